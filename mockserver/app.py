@@ -1,0 +1,135 @@
+"""The app factory: one mock of the provider, built from the spec, a lifecycle and a store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+import spec
+from mockserver import journal
+from mockserver.api import api_blueprint
+from mockserver.auth import Authenticator, resolve_secret
+from mockserver.config import MockConfig
+from mockserver.control import PREFIX as CONTROL_PREFIX
+from mockserver.control import control_blueprint
+from mockserver.errors import (
+    ApiError,
+    IllegalArgument,
+    MethodNotAllowed,
+    PathNotFound,
+    PayloadTooLarge,
+    StoreUnavailable,
+)
+from mockserver.responses import json_response
+from mockserver.store import TicketStore
+from mockserver.tickets import TicketService
+from spec import lifecycle as lifecycle_module
+from spec.lifecycle import Lifecycle
+
+log = logging.getLogger("mockserver")
+
+
+@dataclass(frozen=True)
+class MockParts:
+    """The parts one app was built from, for tests and tools that look inside."""
+
+    config: MockConfig
+    document: dict[str, Any]
+    lifecycle: Lifecycle
+    store: TicketStore
+    service: TicketService
+    authenticator: Authenticator
+
+
+def create_app(
+    config: MockConfig | None = None,
+    *,
+    document: dict[str, Any] | None = None,
+    lifecycle: Lifecycle | None = None,
+    store: TicketStore | None = None,
+    authenticator: Authenticator | None = None,
+) -> Flask:
+    """Build the mock. Each part defaults to what `config` names; tests may pass their own."""
+    config = config or MockConfig()
+    document = document if document is not None else spec.load_openapi(config.spec_path)
+    lifecycle = lifecycle or lifecycle_module.load(config.lifecycle_path)
+    store = store or TicketStore(config.db, journal_size=config.journal_size)
+    authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
+    service = TicketService.from_spec(document, store, lifecycle)
+
+    app = Flask(__name__)
+    # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
+    app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
+    app.extensions["mockserver"] = MockParts(config, document, lifecycle, store, service, authenticator)
+
+    app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
+    app.register_blueprint(control_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
+    _serve_spec(app, document, config)
+    _register_error_handlers(app)
+    _register_journal(app, store)
+    return app
+
+
+def _serve_spec(app: Flask, document: dict[str, Any], config: MockConfig) -> None:
+    spec_yaml = config.spec_path.read_bytes()
+    spec_json = json.dumps(document, indent=2)
+
+    @app.get("/openapi.yaml")
+    def openapi_yaml() -> Response:
+        return Response(spec_yaml, mimetype="application/yaml")
+
+    @app.get("/openapi.json")
+    def openapi_json() -> Response:
+        return Response(spec_json, mimetype="application/json")
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """Every failure leaves as the contract's JSON error body."""
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return json_response(error.to_dict(), error.status, headers=error.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        if error.code == 404:
+            return api_error(PathNotFound(request.path))
+        if error.code == 405:
+            allowed = sorted(getattr(error, "valid_methods", None) or [])
+            return api_error(MethodNotAllowed(request.method, request.path, allowed))
+        if error.code == 413:
+            return api_error(PayloadTooLarge("the body is larger than this server accepts"))
+        return api_error(IllegalArgument(f"{error.name}: {error.description}", status=error.code or 400))
+
+    @app.errorhandler(sqlite3.Error)
+    def store_error(error: sqlite3.Error) -> Response:
+        log.warning("ticket store error: %s", error)
+        return api_error(StoreUnavailable(f"the ticket store could not serve the request ({error}); retry"))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return json_response({"remoteException": f"internal error in the mock ({type(error).__name__}); see its log"}, 500)
+
+
+def _register_journal(app: Flask, store: TicketStore) -> None:
+    @app.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        # The journal shows what clients of the API sent, not the mock's own console or spec.
+        if not request.path.startswith(CONTROL_PREFIX) and not request.path.startswith("/openapi."):
+            try:
+                store.record_request(journal.entry_for(request, response))
+            except sqlite3.Error as error:  # a journal entry must never cost the client its answer
+                log.warning("journal entry lost: %s", error)
+        return response

@@ -1,0 +1,101 @@
+"""Command line: `serve` the mock, or mint a `token` it accepts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
+from mockserver.config import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, MockConfig
+from spec import LIFECYCLE_PATH, OPENAPI_PATH
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mockserver",
+        description="A stateful mock of the Trouble Ticket provider API, enforcing spec/openapi.yaml.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the mock with gunicorn",
+        description=(
+            "Serve the mock. Tokens are HS256 JWTs signed with $MOCK_JWT_SECRET (a development "
+            "default when unset); their 'sub' names the tenant. The control API is under /_mock."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on")
+    serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file holding the tickets (':memory:' for none)")
+    serve.add_argument("--workers", type=_positive_int, default=2, help="gunicorn worker processes")
+    serve.add_argument("--threads", type=_positive_int, default=1, help="threads per worker (above 1: gthread)")
+    serve.add_argument("--journal-size", type=int, default=200, help="requests kept in the journal (0: none)")
+    serve.add_argument(
+        "--max-body-bytes", type=_positive_int, default=DEFAULT_MAX_BODY_BYTES, help="larger bodies get 413"
+    )
+    serve.add_argument("--spec", type=Path, default=OPENAPI_PATH, help="OpenAPI document to enforce")
+    serve.add_argument("--lifecycle", type=Path, default=LIFECYCLE_PATH, help="lifecycle table to enforce")
+    serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
+
+    token = commands.add_parser(
+        "token",
+        help="print a token the mock accepts",
+        description=f"Print a JWT signed like the mock expects (${SECRET_ENV}, else the development default).",
+    )
+    token.add_argument("--sub", required=True, help="the tenant (Territory User) the token speaks for")
+    token.add_argument("--exp-seconds", type=int, default=None, help="expire after this many seconds (default: never)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "token":
+        print(mint_token(args.sub, secret=resolve_secret(), exp_seconds=args.exp_seconds))
+        return 0
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mockserver.app import create_app
+    from mockserver.server import ServeOptions, serve
+
+    if args.db == ":memory:" and args.workers > 1:
+        print("error: --db :memory: keeps tickets inside one process; use --workers 1 or a file", file=sys.stderr)
+        return 2
+    config = MockConfig(
+        db=args.db,
+        journal_size=args.journal_size,
+        max_body_bytes=args.max_body_bytes,
+        spec_path=args.spec,
+        lifecycle_path=args.lifecycle,
+    )
+    try:
+        create_app(config)  # fail here, with one clear message, rather than in every worker
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"error: cannot start the mock: {error}", file=sys.stderr)
+        return 2
+    secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
+    print(
+        f"Trouble Ticket mock on http://{args.host}:{args.port} (store {args.db}, {args.workers} workers, "
+        f"tokens signed with {secret_note}).\n"
+        f"Mint a token: python -m mockserver token --sub TU-A",
+        flush=True,
+    )
+    serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The mock's settings, with the defaults `make mock` runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from spec import LIFECYCLE_PATH, OPENAPI_PATH
+
+DEFAULT_DB = "tickets.db"
+DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Everything that shapes one mock instance; `create_app` reads nothing else."""
+
+    db: str = ":memory:"
+    jwt_secret: str | None = None  # None: $MOCK_JWT_SECRET, else the development default
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    journal_size: int = 200
+    spec_path: Path = OPENAPI_PATH
+    lifecycle_path: Path = LIFECYCLE_PATH

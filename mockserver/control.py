@@ -1,0 +1,69 @@
+"""The mock's control API under /_mock: not part of the provider's contract.
+
+It lets a test play the TO (the transition hook), start from a clean slate (reset), and see
+what the mock holds (tickets with history) and what clients sent (the journal).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, request
+
+from mockserver.auth import Authenticator
+from mockserver.bodies import read_body
+from mockserver.errors import IllegalArgument, TicketNotFound
+from mockserver.responses import json_response
+from mockserver.tickets import TicketService
+
+PREFIX = "/_mock"
+
+
+def control_blueprint(service: TicketService, authenticator: Authenticator, *, max_body_bytes: int) -> Blueprint:
+    """Routes under /_mock."""
+    control = Blueprint("control", __name__, url_prefix=PREFIX)
+
+    @control.post("/troubleTicket/<ticket_id>/transition")
+    def transition(ticket_id: str) -> Response:
+        """Apply a TO edge to the caller's ticket, with the same validation as PATCH."""
+        g.tenant = authenticator.tenant(request.headers.get("Authorization"))
+        parsed = read_body(request, service.transition_rules, max_bytes=max_body_bytes)
+        return json_response(service.transition(g.tenant, ticket_id, parsed.body), warnings=parsed.warnings)
+
+    @control.get("/health")
+    def health() -> Response:
+        return json_response({"status": "ok"})
+
+    @control.post("/reset")
+    def reset() -> Response:
+        """Forget every ticket and the journal, or only one tenant's tickets with ?tenant=."""
+        tenant = request.args.get("tenant") or None
+        return json_response({"deleted": service.store.reset(tenant), "tenant": tenant})
+
+    @control.get("/tickets")
+    def tickets() -> Response:
+        """Every ticket (or one tenant's, ?tenant=) with its full history."""
+        return json_response({"tickets": service.store.history(request.args.get("tenant") or None)})
+
+    @control.get("/tickets/<ticket_id>/attachments/<int:attachment_id>")
+    def attachment(ticket_id: str, attachment_id: int) -> Response:
+        """One stored attachment, as the bytes that were sent."""
+        found = service.store.attachment(request.args.get("tenant") or None, ticket_id, attachment_id)
+        if found is None:
+            raise TicketNotFound(f"{ticket_id} attachment {attachment_id}")
+        response = Response(found.content, mimetype=found.mime_type or "application/octet-stream")
+        response.headers["Content-Disposition"] = f'attachment; filename="{_ascii(found.name)}"'
+        return response
+
+    @control.get("/journal")
+    def journal() -> Response:
+        """The newest requests received, newest first (?limit=N, ?tenant=)."""
+        limit_text = request.args.get("limit", "")
+        if limit_text and not (limit_text.isascii() and limit_text.isdigit()):
+            raise IllegalArgument(f"limit must be a positive integer, not {limit_text!r}")
+        entries = service.store.journal(int(limit_text) if limit_text else None, request.args.get("tenant") or None)
+        return json_response({"requests": entries})
+
+    return control
+
+
+def _ascii(name: str) -> str:
+    return "".join(char if " " <= char <= "~" and char not in '"\\' else "_" for char in name)

@@ -1,0 +1,99 @@
+"""The mock's errors, each mapped once to the contract's error body and status code."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+ILLEGAL_ARGUMENT = "illegalArgumentException"
+REMOTE = "remoteException"
+OBJECT_NOT_FOUND = "objectNotFoundException"
+
+
+class ApiError(Exception):
+    """An answer the contract documents: a status code and a one-key JSON body."""
+
+    status: int = 400
+    key: ClassVar[str] = ILLEGAL_ARGUMENT
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+        if status is not None:
+            self.status = status
+
+    def to_dict(self) -> dict[str, str]:
+        """The error body."""
+        return {self.key: self.message}
+
+
+class IllegalArgument(ApiError):
+    """A request the contract forbids (OssjIllegalArgumentException)."""
+
+
+class RequiredFieldsMissing(IllegalArgument):
+    """Required fields absent or null, named in the schema's order."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__("required fields: " + ",".join(fields))
+        self.fields = fields
+
+
+class TicketNotFound(ApiError):
+    """No ticket with this id for this tenant (GET answers 404)."""
+
+    status = 404
+    key = OBJECT_NOT_FOUND
+
+    def __init__(self, ticket_id: str) -> None:
+        super().__init__(f"trouble ticket {ticket_id} not found")
+
+
+class TicketNotFoundOnUpdate(TicketNotFound):
+    """The same, on PATCH, where the page documents it as a 400."""
+
+    status = 400
+
+
+class StoreUnavailable(ApiError):
+    """The ticket store could not serve the request (RemoteException)."""
+
+    key = REMOTE
+
+
+class Unauthorized(ApiError):
+    """No valid bearer token."""
+
+    status = 401
+
+    def __init__(self, message: str, *, token_sent: bool) -> None:
+        challenge = 'Bearer realm="trouble-ticket"'
+        if token_sent:
+            challenge += ', error="invalid_token"'
+        super().__init__(f"authentication failed: {message}", headers={"WWW-Authenticate": challenge})
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+
+    def __init__(self, method: str, path: str, allowed: list[str]) -> None:
+        super().__init__(
+            f"method {method} is not allowed on {path}; allowed: {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+
+
+class PathNotFound(ApiError):
+    status = 404
+    key = OBJECT_NOT_FOUND
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no such path: {path} (the API serves /troubleTicket and /troubleTicket/{{ticketId}})")

@@ -1,0 +1,358 @@
+"""The ticket store: SQLite, shared safely by every thread and worker process serving one file.
+
+It keeps tickets, their history (every state, dialog and attachment, and who sent it) and the
+journal of requests. It knows no API rule: an update hands it a `decide` function that runs
+inside the write transaction, so a rule checked there cannot race with another worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+SCHEMA_VERSION = 1
+TICKET_PREFIX = "RED-"
+_TICKET_ID = re.compile(r"RED-([1-9][0-9]{0,10})", re.ASCII)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    mirror_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (tenant, mirror_key)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_seq INTEGER NOT NULL REFERENCES tickets (seq) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    side TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    dialog TEXT,
+    changes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket_seq);
+CREATE TABLE IF NOT EXISTS attachments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_seq INTEGER NOT NULL REFERENCES tickets (seq) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    mime_type TEXT,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    content BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attachments_by_ticket ON attachments (ticket_seq);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry TEXT NOT NULL
+);
+"""
+
+
+def now_iso() -> str:
+    """The current UTC time, RFC 3339 with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ticket_id_of(seq: int) -> str:
+    return f"{TICKET_PREFIX}{seq}"
+
+
+def seq_of(ticket_id: str) -> int | None:
+    """The sequence number behind a ticket id, or None for an id the store never issues."""
+    match = _TICKET_ID.fullmatch(ticket_id)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    mime_type: str | None
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A stored ticket: its id, owner, state and the fields the TU and TO have sent."""
+
+    ticket_id: str
+    tenant: str
+    mirror_key: str
+    state: str
+    fields: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an update does to a ticket, as decided by the API's rules."""
+
+    side: str
+    actor: str
+    state: str
+    dialog: str | None
+    fields: dict[str, Any]
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+class DuplicateMirrorKey(Exception):
+    """The tenant already has a ticket with this mirrorKey."""
+
+    def __init__(self, ticket_id: str) -> None:
+        super().__init__(ticket_id)
+        self.ticket_id = ticket_id
+
+
+class TicketStore:
+    """Tickets, history and journal in one SQLite database (`:memory:` for a private one)."""
+
+    def __init__(self, path: str, *, journal_size: int = 200) -> None:
+        self.path = path
+        self.journal_size = journal_size
+        self._local = threading.local()
+        self._memory = path == ":memory:"
+        if self._memory:
+            # One connection for all threads: a private in-memory database lives in it.
+            self._shared = self._connect(":memory:")
+            self._lock = threading.RLock()
+        else:
+            directory = os.path.dirname(os.path.abspath(path))
+            os.makedirs(directory, exist_ok=True)
+        with self._connection() as conn:
+            self._migrate(conn)
+
+    # -- connections -------------------------------------------------------------------------
+
+    @staticmethod
+    def _connect(path: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=15)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            # WAL lets readers run beside the one writer; NORMAL syncs at checkpoints, which
+            # keeps every committed ticket across a crash of the process (not of the machine).
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        if self._memory:
+            with self._lock:
+                yield self._shared
+            return
+        # One connection per thread and process (a forked worker must not reuse its parent's).
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._connect(self.path)
+            self._local.conn, self._local.pid = conn, os.getpid()
+        yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise RuntimeError(
+                f"{self.path} holds store schema version {version}, this mock needs {SCHEMA_VERSION}: "
+                "use another --db file"
+            )
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- tickets -----------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        tenant: str,
+        mirror_key: str,
+        state: str,
+        fields: dict[str, Any],
+        dialog: str | None,
+        attachments: list[Attachment],
+    ) -> Ticket:
+        """Store a new ticket; raise DuplicateMirrorKey when the tenant already used the key."""
+        at = now_iso()
+        with self._transaction() as conn:
+            existing = conn.execute(
+                "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
+            ).fetchone()
+            if existing:
+                raise DuplicateMirrorKey(ticket_id_of(existing["seq"]))
+            seq = conn.execute(
+                "INSERT INTO tickets (tenant, mirror_key, state, fields, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (tenant, mirror_key, state, json.dumps(fields), at, at),
+            ).lastrowid
+            assert seq is not None
+            change = Change(side="TU", actor=tenant, state=state, dialog=dialog, fields=fields, attachments=attachments)
+            self._record_event(conn, seq, None, change, at)
+        return Ticket(ticket_id_of(seq), tenant, mirror_key, state, fields, at, at)
+
+    def get(self, tenant: str, ticket_id: str) -> Ticket | None:
+        """The tenant's ticket with this id, or None."""
+        seq = seq_of(ticket_id)
+        if seq is None:
+            return None
+        with self._connection() as conn:
+            row = conn.execute("SELECT * FROM tickets WHERE seq = ? AND tenant = ?", (seq, tenant)).fetchone()
+        return _ticket(row) if row else None
+
+    def update(self, tenant: str, ticket_id: str, decide: Callable[[Ticket | None], Change]) -> Ticket:
+        """Apply `decide(current ticket)`'s change atomically; `decide` may raise to refuse it."""
+        seq = seq_of(ticket_id)
+        at = now_iso()
+        with self._transaction() as conn:
+            row = None
+            if seq is not None:
+                row = conn.execute("SELECT * FROM tickets WHERE seq = ? AND tenant = ?", (seq, tenant)).fetchone()
+            current = _ticket(row) if row else None
+            change = decide(current)
+            assert current is not None and seq is not None, "decide() must refuse a missing ticket"
+            fields = {**current.fields, **change.fields}
+            conn.execute(
+                "UPDATE tickets SET state = ?, fields = ?, updated_at = ? WHERE seq = ?",
+                (change.state, json.dumps(fields), at, seq),
+            )
+            self._record_event(conn, seq, current.state, change, at)
+        return Ticket(current.ticket_id, tenant, current.mirror_key, change.state, fields, current.created_at, at)
+
+    @staticmethod
+    def _record_event(conn: sqlite3.Connection, seq: int, from_state: str | None, change: Change, at: str) -> None:
+        event_id = conn.execute(
+            "INSERT INTO events (ticket_seq, at, side, actor, from_state, to_state, dialog, changes)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, change.side, change.actor, from_state, change.state, change.dialog, json.dumps(change.fields)),
+        ).lastrowid
+        if change.attachments:
+            conn.executemany(
+                "INSERT INTO attachments (ticket_seq, event_id, name, mime_type, size, sha256, content)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (seq, event_id, a.name, a.mime_type, len(a.content), hashlib.sha256(a.content).hexdigest(), a.content)
+                    for a in change.attachments
+                ],
+            )
+
+    def history(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every ticket (of one tenant, or all) with its events and attachment metadata."""
+        with self._connection() as conn:
+            where, args = ("WHERE tenant = ?", (tenant,)) if tenant else ("", ())
+            rows = conn.execute(f"SELECT * FROM tickets {where} ORDER BY seq", args).fetchall()
+            tickets = []
+            for row in rows:
+                events = conn.execute("SELECT * FROM events WHERE ticket_seq = ? ORDER BY id", (row["seq"],)).fetchall()
+                files = conn.execute(
+                    "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments WHERE ticket_seq = ? ORDER BY id",
+                    (row["seq"],),
+                ).fetchall()
+                ticket = _ticket(row)
+                tickets.append(
+                    {
+                        "ticketId": ticket.ticket_id,
+                        "tenant": ticket.tenant,
+                        "mirrorKey": ticket.mirror_key,
+                        "baseTroubleTicketState": ticket.state,
+                        "createdAt": ticket.created_at,
+                        "updatedAt": ticket.updated_at,
+                        "fields": ticket.fields,
+                        "history": [_event(event, files) for event in events],
+                    }
+                )
+        return tickets
+
+    def attachment(self, tenant: str | None, ticket_id: str, attachment_id: int) -> Attachment | None:
+        """One stored attachment's content."""
+        seq = seq_of(ticket_id)
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT a.name, a.mime_type, a.content FROM attachments a JOIN tickets t ON t.seq = a.ticket_seq"
+                " WHERE a.id = ? AND a.ticket_seq = ? AND (? IS NULL OR t.tenant = ?)",
+                (attachment_id, seq, tenant, tenant),
+            ).fetchone()
+        return Attachment(row["name"], row["mime_type"], row["content"]) if row else None
+
+    def reset(self, tenant: str | None = None) -> int:
+        """Forget one tenant's tickets, or every ticket and the journal; return how many tickets went."""
+        with self._transaction() as conn:
+            if tenant:
+                return conn.execute("DELETE FROM tickets WHERE tenant = ?", (tenant,)).rowcount
+            conn.execute("DELETE FROM journal")
+            return conn.execute("DELETE FROM tickets").rowcount
+
+    # -- journal -----------------------------------------------------------------------------
+
+    def record_request(self, entry: dict[str, Any]) -> None:
+        """Keep a journal entry; only the newest `journal_size` are kept."""
+        if self.journal_size <= 0:
+            return
+        with self._connection() as conn:
+            entry_id = conn.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry),)).lastrowid
+            assert entry_id is not None
+            if entry_id % 64 == 0:  # trim now and then, not on every request
+                conn.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self.journal_size,))
+
+    def journal(self, limit: int | None = None, tenant: str | None = None) -> list[dict[str, Any]]:
+        """The newest journal entries, newest first."""
+        limit = min(limit or self.journal_size, self.journal_size)
+        with self._connection() as conn:
+            rows = conn.execute("SELECT entry FROM journal ORDER BY id DESC LIMIT ?", (self.journal_size,)).fetchall()
+        entries = [json.loads(row["entry"]) for row in rows]
+        if tenant:
+            entries = [entry for entry in entries if entry.get("tenant") == tenant]
+        return entries[:limit]
+
+
+def _ticket(row: sqlite3.Row) -> Ticket:
+    return Ticket(
+        ticket_id=ticket_id_of(row["seq"]),
+        tenant=row["tenant"],
+        mirror_key=row["mirror_key"],
+        state=row["state"],
+        fields=json.loads(row["fields"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _event(row: sqlite3.Row, files: list[sqlite3.Row]) -> dict[str, Any]:
+    return {
+        "at": row["at"],
+        "side": row["side"],
+        "actor": row["actor"],
+        "from": row["from_state"],
+        "to": row["to_state"],
+        "dialog": row["dialog"],
+        "changes": json.loads(row["changes"]),
+        "attachments": [
+            {"id": f["id"], "name": f["name"], "mimeType": f["mime_type"], "size": f["size"], "sha256": f["sha256"]}
+            for f in files
+            if f["event_id"] == row["id"]
+        ],
+    }

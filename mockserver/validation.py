@@ -1,0 +1,189 @@
+"""Request body rules, built from the spec at start-up: nothing here lists a field or a limit.
+
+A body is checked in the contract's order: it must be a JSON object, then every required
+field must be present and not null (one `required fields:` message, in the schema's order),
+then every other rule of the schema (each violation named with its field and rule).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+
+import spec
+from mockserver.errors import IllegalArgument, RequiredFieldsMissing
+
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def decode_base64(text: str) -> bytes | None:
+    """Standard base64 with optional padding; None when no encoder could have produced it."""
+    if not _BASE64_TEXT.fullmatch(text):
+        return None
+    unpadded = text.rstrip("=")
+    padding = len(text) - len(unpadded)
+    if len(unpadded) % 4 == 1 or (padding and padding != -len(unpadded) % 4):
+        return None
+    try:
+        return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
+    except binascii.Error:
+        return None
+
+
+def _is_base64(text: str) -> bool:
+    return decode_base64(text) is not None
+
+
+def field_path(parts: list[str | int]) -> str:
+    """`attachments[0].content` from ['attachments', 0, 'content']."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_violation(keyword: str, rule: Any, value: Any) -> str:
+    """Explain, for a person, how `value` breaks the schema keyword `keyword` (whose value is `rule`)."""
+    if keyword == "maxLength":
+        return f"at most {rule} characters allowed, got {len(value)}"
+    if keyword == "minLength":
+        return f"at least {rule} characters required, got {len(value)}"
+    if keyword in ("enum", "const"):
+        allowed = rule if keyword == "enum" else [rule]
+        return f"must be one of {', '.join(map(str, allowed))}; got {_short(value)}"
+    if keyword == "type":
+        return f"must be of type {rule if isinstance(rule, str) else ' or '.join(rule)}, got {_json_type(value)}"
+    if keyword == "minimum":
+        return f"must be at least {rule}, got {value}"
+    if keyword == "maximum":
+        return f"must be at most {rule}, got {value}"
+    if keyword == "format" and rule == "date-time":
+        return f"must be an RFC 3339 date-time such as 2025-01-15T10:30:00Z; got {_short(value)}"
+    if keyword == "format" and rule == "byte":
+        return "must be standard base64 (A-Z a-z 0-9 + /, optional = padding)"
+    if keyword == "pattern":
+        return f"must match {rule}; got {_short(value)}"
+    return f"breaks the rule {keyword}: {rule}"
+
+
+@dataclass(frozen=True)
+class BodyRules:
+    """The rules of one JSON body schema (a create or an update ticket)."""
+
+    schema: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        validator = jsonschema_rs.validator_for(self.schema, validate_formats=True, formats={"byte": _is_base64})
+        object.__setattr__(self, "_validator", validator)
+        order = {name: index for index, name in enumerate(self.schema.get("properties", {}))}
+        object.__setattr__(self, "_order", order)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return self.schema.get("properties", {})
+
+    def check(self, body: Any) -> dict[str, Any]:
+        """Return `body` when it obeys the schema; raise IllegalArgument naming what it breaks."""
+        if not isinstance(body, dict):
+            raise IllegalArgument(f"the body must be a JSON object, got {_json_type(body)}")
+        missing = _missing_required(self.schema, body, [])
+        if missing:
+            raise RequiredFieldsMissing(missing)
+        if self._validator.is_valid(body):  # type: ignore[attr-defined]
+            return body
+        problems = []
+        for error in self._validator.iter_errors(body):  # type: ignore[attr-defined]
+            keyword = error.schema_path[-1]
+            rule = _schema_at(self.schema, error.schema_path)
+            path = list(error.instance_path)
+            problems.append((self._rank(path), field_path(path), describe_violation(keyword, rule, error.instance)))
+        problems.sort(key=lambda problem: problem[:2])
+        raise IllegalArgument("; ".join(f"{name}: {text}" if name else text for _, name, text in problems))
+
+    def _rank(self, path: list[str | int]) -> int:
+        return self._order.get(path[0], len(self._order)) if path else -1  # type: ignore[attr-defined]
+
+
+def _schema_at(schema: dict[str, Any], schema_path: list[str | int]) -> Any:
+    node: Any = schema
+    for part in schema_path:
+        node = node[part]
+    return node
+
+
+def _missing_required(schema: dict[str, Any], value: Any, path: list[str | int]) -> list[str]:
+    """Names of required fields absent or null, depth first, each object's in schema order."""
+    missing: list[str] = []
+    if isinstance(value, dict):
+        for name in spec.required_in_order(schema):
+            if value.get(name) is None:
+                missing.append(field_path([*path, name]))
+        for name, subschema in schema.get("properties", {}).items():
+            if value.get(name) is not None:
+                missing += _missing_required(subschema, value[name], [*path, name])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            missing += _missing_required(schema["items"], item, [*path, index])
+    return missing
+
+
+def unknown_fields(schema: dict[str, Any], value: Any, path: list[str | int] | None = None) -> list[str]:
+    """Names present in `value` that the schema does not declare (the API ignores them)."""
+    path = path or []
+    found: list[str] = []
+    properties = schema.get("properties")
+    if isinstance(value, dict) and properties is not None:
+        for name, item in value.items():
+            if name not in properties:
+                found.append(field_path([*path, name]))
+            else:
+                found += unknown_fields(properties[name], item, [*path, name])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            found += unknown_fields(schema["items"], item, [*path, index])
+    return found
+
+
+@dataclass(frozen=True)
+class OperationRules:
+    """What one operation accepts: its JSON body rules and its multipart shape."""
+
+    body: BodyRules
+    multipart_data_part: str
+    multipart_file_part: str
+
+    @classmethod
+    def from_spec(cls, document: dict[str, Any], operation_id: str) -> OperationRules:
+        """Read an operation's rules from the OpenAPI document."""
+        body = BodyRules(spec.request_schema(document, operation_id, spec.JSON))
+        multipart = spec.request_schema(document, operation_id, spec.MULTIPART)
+        (data_part,) = spec.required_in_order(multipart)
+        (file_part,) = [
+            name
+            for name, part in multipart["properties"].items()
+            if part.get("type") == "array" and part.get("items", {}).get("format") == "binary"
+        ]
+        return cls(body=body, multipart_data_part=data_part, multipart_file_part=file_part)
