@@ -99,3 +99,9 @@ def allowed_methods(document: dict[str, Any]) -> dict[str, list[str]]:
     for path, method, _ in iter_operations(document):
         methods.setdefault(path, []).append(method)
     return methods
+
+
+def example(document: dict[str, Any], operation_id: str, name: str = "seed") -> dict[str, Any]:
+    """A named JSON request example of an operation (the seed page's own examples), as a copy."""
+    _, _, op = operation(document, operation_id)
+    return copy.deepcopy(op["requestBody"]["content"][JSON]["examples"][name]["value"])

@@ -61,6 +61,21 @@ class Lifecycle:
             return ()
         return self.requires_on_entry.get(target, ())
 
+    def route(self, target: str, source: str | None = None) -> list[Transition]:
+        """The shortest chain of edges (either side) from `source` (default: initial) to `target`."""
+        start = source or self.initial
+        paths: dict[str, list[Transition]] = {start: []}
+        frontier = [start]
+        while frontier:
+            state = frontier.pop(0)
+            for edge in self.transitions:
+                if edge.source == state and edge.target not in paths:
+                    paths[edge.target] = [*paths[state], edge]
+                    frontier.append(edge.target)
+        if target not in paths:
+            raise ValueError(f"no chain of transitions leads from {start} to {target}")
+        return paths[target]
+
     def refusal(self, source: str, target: str, side: Side) -> str | None:
         """Why `side` may not move a ticket from `source` to `target`, or None when it may."""
         if self.allows(source, target, side):
