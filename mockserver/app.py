@@ -116,7 +116,9 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return json_response({"remoteException": f"internal error in the mock ({type(error).__name__}); see its log"}, 500)
+        return json_response(
+            {"remoteException": f"internal error in the mock ({type(error).__name__}); see its log"}, 500
+        )
 
 
 def _register_journal(app: Flask, store: TicketStore) -> None:

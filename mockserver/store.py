@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS journal (
 
 def now_iso() -> str:
     """The current UTC time, RFC 3339 with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def ticket_id_of(seq: int) -> str:
@@ -255,7 +255,15 @@ class TicketStore:
                 "INSERT INTO attachments (ticket_seq, event_id, name, mime_type, size, sha256, content)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (seq, event_id, a.name, a.mime_type, len(a.content), hashlib.sha256(a.content).hexdigest(), a.content)
+                    (
+                        seq,
+                        event_id,
+                        a.name,
+                        a.mime_type,
+                        len(a.content),
+                        hashlib.sha256(a.content).hexdigest(),
+                        a.content,
+                    )
                     for a in change.attachments
                 ],
             )
@@ -269,7 +277,8 @@ class TicketStore:
             for row in rows:
                 events = conn.execute("SELECT * FROM events WHERE ticket_seq = ? ORDER BY id", (row["seq"],)).fetchall()
                 files = conn.execute(
-                    "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments WHERE ticket_seq = ? ORDER BY id",
+                    "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments"
+                    " WHERE ticket_seq = ? ORDER BY id",
                     (row["seq"],),
                 ).fetchall()
                 ticket = _ticket(row)

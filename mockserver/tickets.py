@@ -111,7 +111,8 @@ class TicketService:
                 raise TicketNotFoundOnUpdate(ticket_id)
             if body["ticketId"] != ticket_id:
                 raise IllegalArgument(
-                    f"ticketId: the body names {body['ticketId']!r} but the path names {ticket_id!r}; they must be equal"
+                    f"ticketId: the body names {body['ticketId']!r} but the path names {ticket_id!r}; "
+                    "they must be equal"
                 )
             if body["mirrorKey"] != ticket.mirror_key:
                 raise IllegalArgument(

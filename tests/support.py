@@ -72,8 +72,9 @@ class Api:
         self.headers = auth(tenant)
 
     def create(self, body: dict[str, Any] | None = None, **overrides: Any) -> TestResponse:
-        return self.client.post("/troubleTicket", json=body if body is not None else create_body(**overrides),
-                                headers=self.headers)
+        return self.client.post(
+            "/troubleTicket", json=body if body is not None else create_body(**overrides), headers=self.headers
+        )
 
     def get(self, ticket_id: str) -> TestResponse:
         return self.client.get(f"/troubleTicket/{ticket_id}", headers=self.headers)

@@ -224,7 +224,9 @@ def test_the_media_type_is_checked_before_the_size(small_app: FlaskClient) -> No
 
 def test_the_schema_is_checked_before_the_tickets_existence(tu: Api) -> None:
     response = tu.patch("RED-404", {"ticketId": "RED-404"})
-    assert response.get_json() == {"illegalArgumentException": "required fields: baseTroubleTicketState,mirrorKey,dialog"}
+    assert response.get_json() == {
+        "illegalArgumentException": "required fields: baseTroubleTicketState,mirrorKey,dialog"
+    }
 
 
 def test_existence_is_checked_before_the_ids_and_the_lifecycle(tu: Api) -> None:
@@ -241,7 +243,10 @@ def _stored_files(parts: MockParts, ticket_id: str) -> list[dict]:
 
 
 def test_multipart_create_stores_the_raw_bytes_of_each_attachment_part(tu: Api, parts: MockParts) -> None:
-    files = [(b"\x00\x01binary\xff", "trace.pcap", "application/vnd.tcpdump.pcap"), (b"hello", "note.txt", "text/plain")]
+    files = [
+        (b"\x00\x01binary\xff", "trace.pcap", "application/vnd.tcpdump.pcap"),
+        (b"hello", "note.txt", "text/plain"),
+    ]
     response = tu.client.post("/troubleTicket", data=multipart(create_body(attachments=[]), files), headers=tu.headers)
     assert response.status_code == 201, response.get_json()
     stored = _stored_files(parts, response.get_json()["ticketId"])
@@ -256,7 +261,9 @@ def test_multipart_create_stores_the_raw_bytes_of_each_attachment_part(tu: Api, 
 
 def test_multipart_update_takes_parts_named_attachments(tu: Api, parts: MockParts) -> None:
     ticket_id, mirror_key = tu.open_ticket(attachments=[])
-    data = multipart(update_body(ticket_id, mirror_key, attachments=[]), [(b"log", "a.log", "text/plain")], "attachments")
+    data = multipart(
+        update_body(ticket_id, mirror_key, attachments=[]), [(b"log", "a.log", "text/plain")], "attachments"
+    )
     response = tu.client.patch(f"/troubleTicket/{ticket_id}", data=data, headers=tu.headers)
     assert response.status_code == 200, response.get_json()
     assert [f["name"] for f in _stored_files(parts, ticket_id)] == ["a.log"]

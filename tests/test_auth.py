@@ -77,9 +77,10 @@ def test_another_tenant_cannot_read_or_update_and_learns_nothing(tu: Api, tu_b: 
     unknown = "RED-999"
     read, read_unknown = tu_b.get(ticket_id), tu_b.get(unknown)
     assert (read.status_code, read_unknown.status_code) == (404, 404)
-    assert read.get_json()["objectNotFoundException"].replace(ticket_id, unknown) == read_unknown.get_json()[
-        "objectNotFoundException"
-    ]
+    assert (
+        read.get_json()["objectNotFoundException"].replace(ticket_id, unknown)
+        == read_unknown.get_json()["objectNotFoundException"]
+    )
     update = tu_b.patch(ticket_id, update_body(ticket_id, mirror_key, "DEFERRED.AWAITING-CANCELATION"))
     assert update.status_code == 400
     assert list(update.get_json()) == ["objectNotFoundException"]

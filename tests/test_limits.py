@@ -118,7 +118,9 @@ def test_string_over_its_max_length_is_rejected(tu: Api, encoding: str, operatio
     ("operation", "name"), [(op, name) for op, schema in SCHEMAS.items() for name in schema["required"]]
 )
 @pytest.mark.parametrize("absence", ["missing", "null"])
-def test_required_field_absent_or_null_is_named(tu: Api, encoding: str, operation: str, name: str, absence: str) -> None:
+def test_required_field_absent_or_null_is_named(
+    tu: Api, encoding: str, operation: str, name: str, absence: str
+) -> None:
     sender = Sender(tu, operation, encoding)
     body = sender.valid_body()
     if absence == "missing":
@@ -172,8 +174,12 @@ def test_integer_range_ends(tu: Api, encoding: str, operation: str, name: str) -
 
 @pytest.mark.parametrize(
     ("operation", "name"),
-    [(op, name) for op, schema in SCHEMAS.items() for name, prop in schema["properties"].items()
-     if prop.get("type") == "integer"],
+    [
+        (op, name)
+        for op, schema in SCHEMAS.items()
+        for name, prop in schema["properties"].items()
+        if prop.get("type") == "integer"
+    ],
 )
 @pytest.mark.parametrize("wrong", ["1", True, 1.5, None])
 def test_integers_are_strict(tu: Api, operation: str, name: str, wrong: Any) -> None:
@@ -189,8 +195,12 @@ def test_integers_are_strict(tu: Api, operation: str, name: str, wrong: Any) -> 
 
 @pytest.mark.parametrize(
     ("operation", "name"),
-    [(op, name) for op, schema in SCHEMAS.items() for name, prop in schema["properties"].items()
-     if prop.get("format") == "date-time"],
+    [
+        (op, name)
+        for op, schema in SCHEMAS.items()
+        for name, prop in schema["properties"].items()
+        if prop.get("format") == "date-time"
+    ],
 )
 def test_date_times(tu: Api, encoding: str, operation: str, name: str) -> None:
     sender = Sender(tu, operation, encoding)
@@ -205,8 +215,17 @@ def test_date_times(tu: Api, encoding: str, operation: str, name: str) -> None:
 @pytest.mark.parametrize("operation", SCHEMAS)
 @pytest.mark.parametrize(
     ("content", "accepted"),
-    [("ZmlsZSBudW1iZXIgMQ==", True), ("ZmlsZSBudW1iZXIgMQ", True), ("string", True), ("", True),
-     ("Zm9v!", False), ("Zm9vY", False), ("Zm9v YmFy", False), ("Zg=", False), ("Zm9v=", False)],
+    [
+        ("ZmlsZSBudW1iZXIgMQ==", True),
+        ("ZmlsZSBudW1iZXIgMQ", True),
+        ("string", True),
+        ("", True),
+        ("Zm9v!", False),
+        ("Zm9vY", False),
+        ("Zm9v YmFy", False),
+        ("Zg=", False),
+        ("Zm9v=", False),
+    ],
 )
 def test_attachment_content_must_be_base64(tu: Api, operation: str, content: str, accepted: bool) -> None:
     sender = Sender(tu, operation, "json")

@@ -79,7 +79,10 @@ def test_create_links_lead_to_get_and_patch_by_ticket_id() -> None:
     _, _, op = spec.operation(DOCUMENT, "createTroubleTicket")
     links = op["responses"]["201"]["links"]
     targets = {link["operationId"]: link["parameters"]["ticketId"] for link in links.values()}
-    assert targets == {"getTroubleTicket": "$response.body#/ticketId", "updateTroubleTicket": "$response.body#/ticketId"}
+    assert targets == {
+        "getTroubleTicket": "$response.body#/ticketId",
+        "updateTroubleTicket": "$response.body#/ticketId",
+    }
 
 
 def test_multipart_parts_follow_the_page() -> None:

@@ -38,7 +38,9 @@ def test_a_store_file_of_another_schema_version_is_refused(tmp_path: Path) -> No
 
 
 def _create(store: TicketStore, tenant: str, key: str) -> str:
-    return store.create(tenant=tenant, mirror_key=key, state="OPENACTIVE", fields={}, dialog=None, attachments=[]).ticket_id
+    return store.create(
+        tenant=tenant, mirror_key=key, state="OPENACTIVE", fields={}, dialog=None, attachments=[]
+    ).ticket_id
 
 
 def test_a_refusing_decision_rolls_back(tmp_path: Path) -> None:
@@ -85,7 +87,9 @@ def test_concurrent_updates_are_serialized(tmp_path: Path) -> None:
         count = ticket.fields.get("count", 0)
         return Change(side="TU", actor="TU-A", state="OPENACTIVE", dialog=None, fields={"count": count + 1})
 
-    threads = [threading.Thread(target=lambda: [store.update("TU-A", ticket_id, bump) for _ in range(20)]) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: [store.update("TU-A", ticket_id, bump) for _ in range(20)]) for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,0 +1,238 @@
+"""The real thing: `python -m mockserver serve` under gunicorn, started by the test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support import create_body, update_body
+
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServedMock:
+    """A gunicorn-served mock in a subprocess, on a loopback port."""
+
+    def __init__(self, db: Path, *extra: str, workers: int = 2) -> None:
+        self.db, self.extra, self.workers = db, extra, workers
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ServedMock:
+        command = [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+            "--workers",
+            str(self.workers),
+            *self.extra,
+        ]
+        self.log = self.db.with_suffix(".log")
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the mock exited: {self.log.read_text()}")
+            try:
+                if requests.get(f"{self.url}/_mock/health", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("the mock did not answer within 20 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=15)
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+
+def mint(sub: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "token", "--sub", sub], check=True, capture_output=True, text=True
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[ServedMock]:
+    mock = ServedMock(tmp_path / "tickets.db").start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture
+def headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint('TU-A')}"}
+
+
+def test_two_workers_share_one_store(served: ServedMock, headers: dict[str, str]) -> None:
+    assert len(served.worker_pids()) == 2
+
+    def create(n: int) -> requests.Response:
+        # A new connection per request, so that both workers take requests; each key is sent twice.
+        return requests.post(
+            f"{served.url}/troubleTicket",
+            json=create_body(mirrorKey=f"W-{n % 100}"),
+            headers={**headers, "Connection": "close"},
+            timeout=10,
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(create, range(200)))
+    created = [a.json()["ticketId"] for a in answers if a.status_code == 201]
+    refused = [a for a in answers if a.status_code != 201]
+    # Whichever worker took it, a mirrorKey opened exactly one ticket, and ids never collided.
+    assert sorted(created, key=lambda t: int(t[4:])) == [f"RED-{n}" for n in range(1, 101)]
+    assert len(refused) == 100 and {a.status_code for a in refused} == {400}
+
+    def cancel(ticket_id: str) -> int:
+        ticket = requests.get(f"{served.url}/troubleTicket/{ticket_id}", headers=headers, timeout=10).json()
+        body = update_body(ticket_id, ticket["mirrorKey"], "DEFERRED.AWAITING-CANCELATION")
+        return requests.patch(
+            f"{served.url}/troubleTicket/{ticket_id}", json=body, headers=headers, timeout=10
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(cancel, created)) == {200}
+    tickets = requests.get(f"{served.url}/_mock/tickets", timeout=10).json()["tickets"]
+    assert len(tickets) == 100
+    assert {t["baseTroubleTicketState"] for t in tickets} == {"DEFERRED.AWAITING-CANCELATION"}
+
+
+def test_tickets_survive_a_server_restart(tmp_path: Path, headers: dict[str, str]) -> None:
+    mock = ServedMock(tmp_path / "tickets.db").start()
+    try:
+        created = requests.post(f"{mock.url}/troubleTicket", json=create_body(), headers=headers, timeout=10).json()
+    finally:
+        mock.stop()
+    restarted = ServedMock(tmp_path / "tickets.db").start()
+    try:
+        answer = requests.get(f"{restarted.url}/troubleTicket/{created['ticketId']}", headers=headers, timeout=10)
+        assert answer.status_code == 200
+        assert answer.json()["mirrorKey"] == created["mirrorKey"]
+    finally:
+        restarted.stop()
+
+
+def test_a_body_over_20_mib_gets_413_and_the_server_stays_up(served: ServedMock, headers: dict[str, str]) -> None:
+    huge = b'{"dialog": "' + b"x" * (21 * 1024 * 1024) + b'"}'
+    response = requests.post(
+        f"{served.url}/troubleTicket", data=huge, headers={**headers, "Content-Type": "application/json"}, timeout=30
+    )
+    assert response.status_code == 413
+    assert list(response.json()) == ["illegalArgumentException"]
+    assert (
+        requests.post(f"{served.url}/troubleTicket", json=create_body(), headers=headers, timeout=10).status_code == 201
+    )
+
+
+def test_a_chunked_body_over_the_limit_gets_413(tmp_path: Path, headers: dict[str, str]) -> None:
+    mock = ServedMock(tmp_path / "t.db", "--max-body-bytes", "4096").start()
+    try:
+        chunks = (b"x" * 1024 for _ in range(16))  # a generator: requests sends it chunked
+        response = requests.post(
+            f"{mock.url}/troubleTicket",
+            data=chunks,
+            headers={**headers, "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 413
+        assert requests.get(f"{mock.url}/_mock/health", timeout=5).ok
+    finally:
+        mock.stop()
+
+
+def test_minted_tokens_carry_the_tenant(served: ServedMock) -> None:
+    mine = {"Authorization": f"Bearer {mint('TU-A')}"}
+    theirs = {"Authorization": f"Bearer {mint('TU-B')}"}
+    ticket = requests.post(f"{served.url}/troubleTicket", json=create_body(), headers=mine, timeout=10).json()
+    assert (
+        requests.get(f"{served.url}/troubleTicket/{ticket['ticketId']}", headers=theirs, timeout=10).status_code == 404
+    )
+
+
+def test_a_token_minted_with_another_secret_is_refused(served: ServedMock) -> None:
+    env = {**os.environ, "MOCK_JWT_SECRET": "a-different-secret-that-is-long-enough"}
+    other = subprocess.run(
+        [sys.executable, "-m", "mockserver", "token", "--sub", "TU-A"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    response = requests.get(
+        f"{served.url}/troubleTicket/RED-1", headers={"Authorization": f"Bearer {other}"}, timeout=5
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["token"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "mockserver", *command, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--db", ":memory:", "--workers", "2"], "--db :memory: keeps tickets inside one process"),
+        (["--lifecycle", "/nonexistent/lifecycle.yaml"], "cannot start the mock"),
+        (["--workers", "0"], "must be at least 1"),
+    ],
+)
+def test_bad_serve_options_are_refused_with_a_reason(tmp_path: Path, args: list[str], message: str) -> None:
+    command = [sys.executable, "-m", "mockserver", "serve", "--db", str(tmp_path / "t.db"), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_chunked_multipart_body_is_read_whole(served: ServedMock, headers: dict[str, str]) -> None:
+    import json as json_module
+
+    boundary = "tt-boundary"
+    parts = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="data"\r\nContent-Type: application/json\r\n\r\n'
+        f"{json_module.dumps(create_body(attachments=[]))}\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="a.bin"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\nraw bytes\r\n--{boundary}--\r\n"
+    ).encode()
+    chunks = (parts[i : i + 100] for i in range(0, len(parts), 100))
+    response = requests.post(
+        f"{served.url}/troubleTicket",
+        data=chunks,
+        timeout=10,
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 201, response.text
+    (ticket,) = requests.get(f"{served.url}/_mock/tickets", timeout=10).json()["tickets"]
+    assert [a["size"] for e in ticket["history"] for a in e["attachments"]] == [len(b"raw bytes")]
