@@ -27,6 +27,7 @@ from mockserver.errors import (
     PayloadTooLarge,
     StoreUnavailable,
 )
+from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.responses import json_response
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
@@ -44,6 +45,7 @@ class MockParts:
     document: dict[str, Any]
     lifecycle: Lifecycle
     store: TicketStore
+    journal: MemoryJournal | FileJournal
     service: TicketService
     authenticator: Authenticator
 
@@ -60,20 +62,23 @@ def create_app(
     config = config or MockConfig()
     document = document if document is not None else spec.load_openapi(config.spec_path)
     lifecycle = lifecycle or lifecycle_module.load(config.lifecycle_path)
-    store = store or TicketStore(config.db, journal_size=config.journal_size)
+    store = store or TicketStore(config.db)
+    requests_seen = open_journal(config.db, config.journal_size)
     authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
     service = TicketService.from_spec(document, store, lifecycle)
 
     app = Flask(__name__)
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
-    app.extensions["mockserver"] = MockParts(config, document, lifecycle, store, service, authenticator)
+    app.extensions["mockserver"] = MockParts(config, document, lifecycle, store, requests_seen, service, authenticator)
 
     app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
-    app.register_blueprint(control_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
+    app.register_blueprint(
+        control_blueprint(service, authenticator, requests_seen, max_body_bytes=config.max_body_bytes)
+    )
     _serve_spec(app, document, config)
     _register_error_handlers(app)
-    _register_journal(app, store)
+    _register_journal(app, requests_seen)
     return app
 
 
@@ -121,7 +126,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
 
-def _register_journal(app: Flask, store: TicketStore) -> None:
+def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal) -> None:
     @app.before_request
     def start_clock() -> None:
         g.started = time.perf_counter()
@@ -129,9 +134,10 @@ def _register_journal(app: Flask, store: TicketStore) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         # The journal shows what clients of the API sent, not the mock's own console or spec.
-        if not request.path.startswith(CONTROL_PREFIX) and not request.path.startswith("/openapi."):
+        path = request.path
+        if not path.startswith(CONTROL_PREFIX) and not path.startswith("/openapi."):
             try:
-                store.record_request(journal.entry_for(request, response))
-            except sqlite3.Error as error:  # a journal entry must never cost the client its answer
+                requests_seen.record(journal.entry_for(request.environ, path, g._get_current_object(), response))
+            except OSError as error:  # a journal entry must never cost the client its answer
                 log.warning("journal entry lost: %s", error)
         return response

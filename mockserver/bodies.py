@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from mockserver.errors import IllegalArgument, PayloadTooLarge, RequiredFieldsMissing, UnsupportedMediaType
 from mockserver.store import Attachment
-from mockserver.validation import OperationRules, unknown_fields
+from mockserver.validation import OperationRules
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -42,7 +42,7 @@ def read_body(request: Request, rules: OperationRules, *, max_bytes: int) -> Par
     except RequestEntityTooLarge:
         raise PayloadTooLarge(f"the body is larger than this server accepts ({max_bytes} bytes)") from None
     parsed.body = rules.body.check(parsed.body)
-    ignored = unknown_fields(rules.body.schema, parsed.body)
+    ignored = rules.body.unknown_fields(parsed.body)
     if ignored:
         parsed.warnings.append("ignored unknown fields: " + ", ".join(ignored))
     g.warnings = parsed.warnings

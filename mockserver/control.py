@@ -11,13 +11,20 @@ from flask import Blueprint, Response, g, request
 from mockserver.auth import Authenticator
 from mockserver.bodies import read_body
 from mockserver.errors import IllegalArgument, TicketNotFound
+from mockserver.journal import FileJournal, MemoryJournal
 from mockserver.responses import json_response
 from mockserver.tickets import TicketService
 
 PREFIX = "/_mock"
 
 
-def control_blueprint(service: TicketService, authenticator: Authenticator, *, max_body_bytes: int) -> Blueprint:
+def control_blueprint(
+    service: TicketService,
+    authenticator: Authenticator,
+    requests_seen: MemoryJournal | FileJournal,
+    *,
+    max_body_bytes: int,
+) -> Blueprint:
     """Routes under /_mock."""
     control = Blueprint("control", __name__, url_prefix=PREFIX)
 
@@ -36,7 +43,10 @@ def control_blueprint(service: TicketService, authenticator: Authenticator, *, m
     def reset() -> Response:
         """Forget every ticket and the journal, or only one tenant's tickets with ?tenant=."""
         tenant = request.args.get("tenant") or None
-        return json_response({"deleted": service.store.reset(tenant), "tenant": tenant})
+        deleted = service.store.reset(tenant)
+        if tenant is None:
+            requests_seen.clear()
+        return json_response({"deleted": deleted, "tenant": tenant})
 
     @control.get("/tickets")
     def tickets() -> Response:
@@ -59,7 +69,7 @@ def control_blueprint(service: TicketService, authenticator: Authenticator, *, m
         limit_text = request.args.get("limit", "")
         if limit_text and not (limit_text.isascii() and limit_text.isdigit()):
             raise IllegalArgument(f"limit must be a positive integer, not {limit_text!r}")
-        entries = service.store.journal(int(limit_text) if limit_text else None, request.args.get("tenant") or None)
+        entries = requests_seen.newest(int(limit_text) if limit_text else None, request.args.get("tenant") or None)
         return json_response({"requests": entries})
 
     return control

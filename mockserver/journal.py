@@ -2,61 +2,195 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import threading
 import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Request, Response, g
+from flask import Response
+from flask.ctx import _AppCtxGlobals
 
 from mockserver.store import now_iso
 
 BODY_LIMIT = 4096
-_RECORDED_HEADERS = ("Content-Type", "Content-Length", "Accept", "User-Agent")
+# WSGI environ keys of the request headers worth showing (the token is shown shortened).
+_RECORDED_HEADERS = {
+    "CONTENT_TYPE": "Content-Type",
+    "CONTENT_LENGTH": "Content-Length",
+    "HTTP_ACCEPT": "Accept",
+    "HTTP_USER_AGENT": "User-Agent",
+}
 
 
 def _clip(text: str) -> str:
     return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + f"... ({len(text)} characters in all)"
 
 
-def _redacted(authorization: str | None) -> str | None:
+def _redacted(authorization: str, tenant: str | None) -> str:
     """Enough of the Authorization header to tell tokens apart, never the whole token."""
-    if not authorization:
-        return None
     scheme, _, token = authorization.partition(" ")
-    tenant = g.get("tenant")
     shown = f"{scheme} {token[:10]}...{token[-6:]}" if len(token) > 24 else f"{scheme} <{len(token)} characters>"
     return f"{shown} (sub={tenant})" if tenant else shown
 
 
-def entry_for(request: Request, response: Response) -> dict[str, Any]:
-    """A journal entry for one request and its answer."""
-    headers = {name: request.headers[name] for name in _RECORDED_HEADERS if name in request.headers}
-    authorization = _redacted(request.headers.get("Authorization"))
-    if authorization:
-        headers["Authorization"] = authorization
-    body = g.get("request_body")
+def entry_for(environ: dict[str, Any], path: str, state: _AppCtxGlobals, response: Response) -> dict[str, Any]:
+    """A journal entry for one request (its WSGI environ, path and `g`) and its answer."""
+    tenant = getattr(state, "tenant", None)
+    headers = {name: environ[key] for key, name in _RECORDED_HEADERS.items() if environ.get(key)}
+    if environ.get("HTTP_AUTHORIZATION"):
+        headers["Authorization"] = _redacted(environ["HTTP_AUTHORIZATION"], tenant)
+    body = getattr(state, "request_body", None)
     if isinstance(body, bytes):
         body = _clip(body.decode("utf-8", "replace"))
     elif isinstance(body, dict):
         body = {key: _clip(value) if isinstance(value, str) else value for key, value in body.items()}
-    answer: Any = None
-    if response.mimetype == "application/json" and not response.direct_passthrough:
-        text = response.get_data(as_text=True)
-        try:
-            answer = json.loads(text) if len(text) <= BODY_LIMIT else _clip(text)
-        except ValueError:
-            answer = _clip(text)
-    started = g.get("started")
+    started = getattr(state, "started", None)
     return {
         "at": now_iso(),
-        "method": request.method,
-        "path": request.path,
-        "query": request.query_string.decode("latin-1"),
-        "tenant": g.get("tenant"),
+        "method": environ.get("REQUEST_METHOD"),
+        "path": path,
+        "query": environ.get("QUERY_STRING", ""),
+        "tenant": tenant,
         "headers": headers,
         "body": body,
         "status": response.status_code,
-        "response": answer,
+        # json_response keeps the payload it serialized, so the journal need not parse it back.
+        "response": getattr(response, "payload", None),
         "durationMs": round((time.perf_counter() - started) * 1000, 3) if started else None,
-        "warnings": g.get("warnings", []),
+        "warnings": getattr(state, "warnings", []),
     }
+
+
+class MemoryJournal:
+    """The journal of a one-process mock (`--db :memory:`)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max(size, 1))
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if self.size > 0:
+            with self._lock:
+                self._entries.append(entry)
+
+    def newest(self, limit: int | None = None, tenant: str | None = None) -> list[dict[str, Any]]:
+        """The newest entries, newest first."""
+        with self._lock:
+            entries = list(reversed(self._entries))
+        return _select(entries, limit or self.size, tenant)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class FileJournal:
+    """A journal shared by every worker serving one store: JSON lines appended to a file.
+
+    Each entry is one O_APPEND write, so workers never wait for each other (a SQLite insert
+    here cost as much as the rest of a GET). When the file outgrows what `size` entries need,
+    it moves to `<file>.1`; readers read both.
+    """
+
+    ENTRY_LIMIT = 16 * 1024  # bytes; an entry's body and answer are clipped to fit
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path, self.size = path, size
+        self.rotate_at = max(size, 1) * self.ENTRY_LIMIT
+        self._local = threading.local()
+
+    def _fd(self) -> int:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            local.pid, local.writes = os.getpid(), 0
+        return local.fd
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if self.size <= 0:
+            return
+        line = json.dumps(entry).encode()
+        if len(line) >= self.ENTRY_LIMIT:
+            line = _fit(entry, self.ENTRY_LIMIT)
+        fd = self._fd()
+        os.write(fd, line + b"\n")
+        self._local.writes += 1
+        if self._local.writes % 32 == 0:
+            self._maybe_rotate(fd)
+
+    def _maybe_rotate(self, fd: int) -> None:
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            current = None
+        if current is None or current.st_ino != os.fstat(fd).st_ino:
+            self._reopen(fd)  # another worker rotated the file
+        elif current.st_size > self.rotate_at:
+            with self._exclusive():
+                if os.stat(self.path).st_size > self.rotate_at:
+                    os.replace(self.path, self.path + ".1")
+            self._reopen(fd)
+
+    def _reopen(self, fd: int) -> None:
+        os.close(fd)
+        self._local.pid = None
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        lock = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock)
+
+    def newest(self, limit: int | None = None, tenant: str | None = None) -> list[dict[str, Any]]:
+        """The newest entries, newest first."""
+        lines: list[bytes] = []
+        for path in (self.path + ".1", self.path):
+            try:
+                with open(path, "rb") as handle:
+                    lines += handle.read().splitlines()
+            except FileNotFoundError:
+                continue
+        entries = []
+        for line in reversed(lines[-self.size :] if self.size else []):
+            try:
+                entries.append(json.loads(line))
+            except ValueError:  # a line cut by a crash mid-write
+                continue
+        return _select(entries, limit or self.size, tenant)
+
+    def clear(self) -> None:
+        with self._exclusive():
+            for path in (self.path, self.path + ".1"):
+                if os.path.exists(path):
+                    os.truncate(path, 0)
+
+
+def _fit(entry: dict[str, Any], limit: int) -> bytes:
+    """The entry as one line under `limit` bytes, dropping its largest parts first."""
+    note = "(left out: the entry was too large for the journal)"
+    smaller = {**entry, "body": note, "response": note, "warnings": [note]}
+    line = json.dumps(smaller).encode()
+    if len(line) < limit:
+        return line
+    keep = ("at", "method", "status", "tenant", "durationMs")
+    return json.dumps({**{k: entry.get(k) for k in keep}, "path": str(entry.get("path"))[:200], "note": note}).encode()
+
+
+def _select(entries: list[dict[str, Any]], limit: int, tenant: str | None) -> list[dict[str, Any]]:
+    if tenant:
+        entries = [entry for entry in entries if entry.get("tenant") == tenant]
+    return entries[:limit]
+
+
+def open_journal(db: str, size: int) -> MemoryJournal | FileJournal:
+    """The journal that goes with a store: in memory for `:memory:`, else a file beside it."""
+    return MemoryJournal(size) if db == ":memory:" else FileJournal(db + ".journal", size)

@@ -15,6 +15,7 @@ def json_response(
 ) -> Response:
     """A JSON response; `warnings` (things the mock ignored) travel in X-Mock-Warning headers."""
     response = Response(json.dumps(payload), status=status, mimetype="application/json")
+    response.payload = payload  # type: ignore[attr-defined]  # read by the journal
     for name, value in (headers or {}).items():
         response.headers[name] = value
     for warning in warnings or ():

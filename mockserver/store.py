@@ -1,12 +1,13 @@
 """The ticket store: SQLite, shared safely by every thread and worker process serving one file.
 
-It keeps tickets, their history (every state, dialog and attachment, and who sent it) and the
-journal of requests. It knows no API rule: an update hands it a `decide` function that runs
-inside the write transaction, so a rule checked there cannot race with another worker.
+It keeps tickets and their history (every state, dialog and attachment, and who sent it).
+It knows no API rule: an update hands it a `decide` function that runs inside the write
+transaction, so a rule checked there cannot race with another worker.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -57,10 +58,6 @@ CREATE TABLE IF NOT EXISTS attachments (
     content BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attachments_by_ticket ON attachments (ticket_seq);
-CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    entry TEXT NOT NULL
-);
 """
 
 
@@ -120,11 +117,10 @@ class DuplicateMirrorKey(Exception):
 
 
 class TicketStore:
-    """Tickets, history and journal in one SQLite database (`:memory:` for a private one)."""
+    """Tickets and their history in one SQLite database (`:memory:` for a private one)."""
 
-    def __init__(self, path: str, *, journal_size: int = 200) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.journal_size = journal_size
         self._local = threading.local()
         self._memory = path == ":memory:"
         if self._memory:
@@ -148,7 +144,7 @@ class TicketStore:
             # WAL lets readers run beside the one writer; NORMAL syncs at checkpoints, which
             # keeps every committed ticket across a crash of the process (not of the machine).
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA synchronous = OFF")
         return conn
 
     @contextmanager
@@ -157,23 +153,41 @@ class TicketStore:
             with self._lock:
                 yield self._shared
             return
-        # One connection per thread and process (a forked worker must not reuse its parent's).
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            conn = self._connect(self.path)
-            self._local.conn, self._local.pid = conn, os.getpid()
-        yield conn
+        yield self._thread_local().conn
+
+    def _thread_local(self) -> threading.local:
+        """This thread's connection and lock file (a forked worker must not reuse its parent's)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.conn = self._connect(self.path)
+            local.lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            local.pid = os.getpid()
+        return local
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        """A write transaction. Writers queue on a lock file first: SQLite's own busy handler
+        sleeps for milliseconds between retries, a blocked flock wakes as soon as it is free."""
+        if self._memory:
+            with self._connection() as conn:
+                yield from self._in_transaction(conn)
+            return
+        local = self._thread_local()
+        fcntl.flock(local.lock_fd, fcntl.LOCK_EX)
+        try:
+            yield from self._in_transaction(local.conn)
+        finally:
+            fcntl.flock(local.lock_fd, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _in_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -200,16 +214,17 @@ class TicketStore:
         """Store a new ticket; raise DuplicateMirrorKey when the tenant already used the key."""
         at = now_iso()
         with self._transaction() as conn:
-            existing = conn.execute(
-                "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
-            ).fetchone()
-            if existing:
-                raise DuplicateMirrorKey(ticket_id_of(existing["seq"]))
-            seq = conn.execute(
-                "INSERT INTO tickets (tenant, mirror_key, state, fields, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (tenant, mirror_key, state, json.dumps(fields), at, at),
-            ).lastrowid
+            try:
+                seq = conn.execute(
+                    "INSERT INTO tickets (tenant, mirror_key, state, fields, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (tenant, mirror_key, state, json.dumps(fields), at, at),
+                ).lastrowid
+            except sqlite3.IntegrityError:  # UNIQUE (tenant, mirror_key)
+                existing = conn.execute(
+                    "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
+                ).fetchone()
+                raise DuplicateMirrorKey(ticket_id_of(existing["seq"])) from None
             assert seq is not None
             change = Change(side="TU", actor=tenant, state=state, dialog=dialog, fields=fields, attachments=attachments)
             self._record_event(conn, seq, None, change, at)
@@ -308,34 +323,11 @@ class TicketStore:
         return Attachment(row["name"], row["mime_type"], row["content"]) if row else None
 
     def reset(self, tenant: str | None = None) -> int:
-        """Forget one tenant's tickets, or every ticket and the journal; return how many tickets went."""
+        """Forget one tenant's tickets, or every ticket; return how many went."""
         with self._transaction() as conn:
             if tenant:
                 return conn.execute("DELETE FROM tickets WHERE tenant = ?", (tenant,)).rowcount
-            conn.execute("DELETE FROM journal")
             return conn.execute("DELETE FROM tickets").rowcount
-
-    # -- journal -----------------------------------------------------------------------------
-
-    def record_request(self, entry: dict[str, Any]) -> None:
-        """Keep a journal entry; only the newest `journal_size` are kept."""
-        if self.journal_size <= 0:
-            return
-        with self._connection() as conn:
-            entry_id = conn.execute("INSERT INTO journal (entry) VALUES (?)", (json.dumps(entry),)).lastrowid
-            assert entry_id is not None
-            if entry_id % 64 == 0:  # trim now and then, not on every request
-                conn.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self.journal_size,))
-
-    def journal(self, limit: int | None = None, tenant: str | None = None) -> list[dict[str, Any]]:
-        """The newest journal entries, newest first."""
-        limit = min(limit or self.journal_size, self.journal_size)
-        with self._connection() as conn:
-            rows = conn.execute("SELECT entry FROM journal ORDER BY id DESC LIMIT ?", (self.journal_size,)).fetchall()
-        entries = [json.loads(row["entry"]) for row in rows]
-        if tenant:
-            entries = [entry for entry in entries if entry.get("tenant") == tenant]
-        return entries[:limit]
 
 
 def _ticket(row: sqlite3.Row) -> Ticket:

@@ -90,6 +90,59 @@ def describe_violation(keyword: str, rule: Any, value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class _Shape:
+    """What the required and unknown-field walks need of a schema, computed once."""
+
+    required: tuple[str, ...]  # in the order of the properties
+    known: frozenset[str] | None  # declared property names; None when not an object schema
+    children: tuple[tuple[str, _Shape], ...]  # properties that hold objects or arrays
+    items: _Shape | None  # the shape of an array's items
+
+    @classmethod
+    def of(cls, schema: dict[str, Any]) -> _Shape | None:
+        """The shape of a schema, or None when it has no inner structure (a scalar)."""
+        properties = schema.get("properties")
+        items = schema.get("items")
+        if properties is None and not isinstance(items, dict):
+            return None
+        children = tuple(
+            (name, shape) for name, sub in (properties or {}).items() if (shape := cls.of(sub)) is not None
+        )
+        return cls(
+            required=tuple(spec.required_in_order(schema)),
+            known=frozenset(properties) if properties is not None else None,
+            children=children,
+            items=cls.of(items) if isinstance(items, dict) else None,
+        )
+
+    def missing(self, value: Any, path: list[str | int]) -> list[str]:
+        """Names of required fields absent or null, depth first, each object's in schema order."""
+        found: list[str] = []
+        if isinstance(value, dict) and self.known is not None:
+            found = [field_path([*path, name]) for name in self.required if value.get(name) is None]
+            for name, child in self.children:
+                if value.get(name) is not None:
+                    found += child.missing(value[name], [*path, name])
+        elif isinstance(value, list) and self.items is not None:
+            for index, item in enumerate(value):
+                found += self.items.missing(item, [*path, index])
+        return found
+
+    def unknown(self, value: Any, path: list[str | int]) -> list[str]:
+        """Names present in `value` that the schema does not declare."""
+        found: list[str] = []
+        if isinstance(value, dict) and self.known is not None:
+            found = [field_path([*path, name]) for name in value if name not in self.known]
+            for name, child in self.children:
+                if name in value:
+                    found += child.unknown(value[name], [*path, name])
+        elif isinstance(value, list) and self.items is not None:
+            for index, item in enumerate(value):
+                found += self.items.unknown(item, [*path, index])
+        return found
+
+
+@dataclass(frozen=True)
 class BodyRules:
     """The rules of one JSON body schema (a create or an update ticket)."""
 
@@ -98,6 +151,7 @@ class BodyRules:
     def __post_init__(self) -> None:
         validator = jsonschema_rs.validator_for(self.schema, validate_formats=True, formats={"byte": _is_base64})
         object.__setattr__(self, "_validator", validator)
+        object.__setattr__(self, "_shape", _Shape.of(self.schema))
         order = {name: index for index, name in enumerate(self.schema.get("properties", {}))}
         object.__setattr__(self, "_order", order)
 
@@ -109,7 +163,7 @@ class BodyRules:
         """Return `body` when it obeys the schema; raise IllegalArgument naming what it breaks."""
         if not isinstance(body, dict):
             raise IllegalArgument(f"the body must be a JSON object, got {_json_type(body)}")
-        missing = _missing_required(self.schema, body, [])
+        missing = self._shape.missing(body, [])  # type: ignore[attr-defined]
         if missing:
             raise RequiredFieldsMissing(missing)
         if self._validator.is_valid(body):  # type: ignore[attr-defined]
@@ -123,6 +177,10 @@ class BodyRules:
         problems.sort(key=lambda problem: problem[:2])
         raise IllegalArgument("; ".join(f"{name}: {text}" if name else text for _, name, text in problems))
 
+    def unknown_fields(self, body: dict[str, Any]) -> list[str]:
+        """Fields of `body` the schema does not declare (the API ignores them)."""
+        return self._shape.unknown(body, [])  # type: ignore[attr-defined]
+
     def _rank(self, path: list[str | int]) -> int:
         return self._order.get(path[0], len(self._order)) if path else -1  # type: ignore[attr-defined]
 
@@ -132,39 +190,6 @@ def _schema_at(schema: dict[str, Any], schema_path: list[str | int]) -> Any:
     for part in schema_path:
         node = node[part]
     return node
-
-
-def _missing_required(schema: dict[str, Any], value: Any, path: list[str | int]) -> list[str]:
-    """Names of required fields absent or null, depth first, each object's in schema order."""
-    missing: list[str] = []
-    if isinstance(value, dict):
-        for name in spec.required_in_order(schema):
-            if value.get(name) is None:
-                missing.append(field_path([*path, name]))
-        for name, subschema in schema.get("properties", {}).items():
-            if value.get(name) is not None:
-                missing += _missing_required(subschema, value[name], [*path, name])
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for index, item in enumerate(value):
-            missing += _missing_required(schema["items"], item, [*path, index])
-    return missing
-
-
-def unknown_fields(schema: dict[str, Any], value: Any, path: list[str | int] | None = None) -> list[str]:
-    """Names present in `value` that the schema does not declare (the API ignores them)."""
-    path = path or []
-    found: list[str] = []
-    properties = schema.get("properties")
-    if isinstance(value, dict) and properties is not None:
-        for name, item in value.items():
-            if name not in properties:
-                found.append(field_path([*path, name]))
-            else:
-                found += unknown_fields(properties[name], item, [*path, name])
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for index, item in enumerate(value):
-            found += unknown_fields(schema["items"], item, [*path, index])
-    return found
 
 
 @dataclass(frozen=True)

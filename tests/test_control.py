@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
 from flask.testing import FlaskClient
 
+from mockserver.journal import FileJournal, MemoryJournal
 from tests.support import Api, create_body, token
 
 
@@ -67,3 +72,32 @@ def test_the_journal_leaves_out_the_control_api(client: FlaskClient) -> None:
     client.get("/_mock/tickets")
     client.get("/openapi.json")
     assert client.get("/_mock/journal").get_json()["requests"] == []
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_the_journal_keeps_only_the_newest_entries(tmp_path: Path, kind: str) -> None:
+    journal = MemoryJournal(10) if kind == "memory" else FileJournal(str(tmp_path / "j.journal"), 10)
+    for n in range(500):  # enough for the file to rotate several times
+        journal.record({"n": n, "tenant": "TU-A" if n % 2 else "TU-B"})
+    assert [e["n"] for e in journal.newest()] == list(range(499, 489, -1))
+    assert [e["n"] for e in journal.newest(limit=3, tenant="TU-A")] == [499, 497, 495]
+    journal.clear()
+    assert journal.newest() == []
+
+
+def test_a_file_journal_is_shared_by_every_process_on_the_store(tmp_path: Path) -> None:
+    path = str(tmp_path / "j.journal")
+    FileJournal(path, 50).record({"n": "parent"})
+    pid = os.fork()
+    if pid == 0:  # a second worker process writing to the same journal
+        FileJournal(path, 50).record({"n": "child"})
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert {e["n"] for e in FileJournal(path, 50).newest()} == {"parent", "child"}
+
+
+def test_an_entry_too_large_for_the_journal_is_shortened_not_lost(tmp_path: Path) -> None:
+    journal = FileJournal(str(tmp_path / "j.journal"), 10)
+    journal.record({"n": 1, "method": "POST", "path": "/troubleTicket", "body": "é" * 20000, "response": None})
+    (entry,) = journal.newest()
+    assert entry["method"] == "POST" and "too large" in entry["body"]

@@ -95,12 +95,3 @@ def test_concurrent_updates_are_serialized(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert store.get("TU-A", ticket_id).fields["count"] == 80
-
-
-def test_the_journal_keeps_only_the_newest_entries(tmp_path: Path) -> None:
-    store = TicketStore(str(tmp_path / "t.db"), journal_size=10)
-    for n in range(200):
-        store.record_request({"n": n})
-    entries = store.journal()
-    assert [e["n"] for e in entries] == list(range(199, 189, -1))
-    assert store.journal(limit=3) == entries[:3]
