@@ -1,0 +1,1 @@
+"""The contract suite: checks any Trouble Ticket endpoint against spec/openapi.yaml."""

@@ -75,7 +75,10 @@ def _read_multipart(request: Request, rules: OperationRules) -> ParsedBody:
         for name in dict.fromkeys(parts)
         if name not in (data_name, file_name)
     ]
-    return ParsedBody(body=parse_json(data, what=f"the {data_name!r} part"), files=attached, warnings=warnings)
+    body = parse_json(data, what=f"the {data_name!r} part")
+    if body is None:  # a required part sent as null counts as missing, like a field
+        raise RequiredFieldsMissing([data_name])
+    return ParsedBody(body=body, files=attached, warnings=warnings)
 
 
 def _reject_constant(name: str) -> Any:

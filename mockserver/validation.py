@@ -18,6 +18,7 @@ import jsonschema_rs
 
 import spec
 from mockserver.errors import IllegalArgument, RequiredFieldsMissing
+from spec.bodies import BodyShape, field_path
 
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
@@ -38,14 +39,6 @@ def decode_base64(text: str) -> bytes | None:
 
 def _is_base64(text: str) -> bool:
     return decode_base64(text) is not None
-
-
-def field_path(parts: list[str | int]) -> str:
-    """`attachments[0].content` from ['attachments', 0, 'content']."""
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
 
 
 def _json_type(value: Any) -> str:
@@ -90,59 +83,6 @@ def describe_violation(keyword: str, rule: Any, value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class _Shape:
-    """What the required and unknown-field walks need of a schema, computed once."""
-
-    required: tuple[str, ...]  # in the order of the properties
-    known: frozenset[str] | None  # declared property names; None when not an object schema
-    children: tuple[tuple[str, _Shape], ...]  # properties that hold objects or arrays
-    items: _Shape | None  # the shape of an array's items
-
-    @classmethod
-    def of(cls, schema: dict[str, Any]) -> _Shape | None:
-        """The shape of a schema, or None when it has no inner structure (a scalar)."""
-        properties = schema.get("properties")
-        items = schema.get("items")
-        if properties is None and not isinstance(items, dict):
-            return None
-        children = tuple(
-            (name, shape) for name, sub in (properties or {}).items() if (shape := cls.of(sub)) is not None
-        )
-        return cls(
-            required=tuple(spec.required_in_order(schema)),
-            known=frozenset(properties) if properties is not None else None,
-            children=children,
-            items=cls.of(items) if isinstance(items, dict) else None,
-        )
-
-    def missing(self, value: Any, path: list[str | int]) -> list[str]:
-        """Names of required fields absent or null, depth first, each object's in schema order."""
-        found: list[str] = []
-        if isinstance(value, dict) and self.known is not None:
-            found = [field_path([*path, name]) for name in self.required if value.get(name) is None]
-            for name, child in self.children:
-                if value.get(name) is not None:
-                    found += child.missing(value[name], [*path, name])
-        elif isinstance(value, list) and self.items is not None:
-            for index, item in enumerate(value):
-                found += self.items.missing(item, [*path, index])
-        return found
-
-    def unknown(self, value: Any, path: list[str | int]) -> list[str]:
-        """Names present in `value` that the schema does not declare."""
-        found: list[str] = []
-        if isinstance(value, dict) and self.known is not None:
-            found = [field_path([*path, name]) for name in value if name not in self.known]
-            for name, child in self.children:
-                if name in value:
-                    found += child.unknown(value[name], [*path, name])
-        elif isinstance(value, list) and self.items is not None:
-            for index, item in enumerate(value):
-                found += self.items.unknown(item, [*path, index])
-        return found
-
-
-@dataclass(frozen=True)
 class BodyRules:
     """The rules of one JSON body schema (a create or an update ticket)."""
 
@@ -151,7 +91,9 @@ class BodyRules:
     def __post_init__(self) -> None:
         validator = jsonschema_rs.validator_for(self.schema, validate_formats=True, formats={"byte": _is_base64})
         object.__setattr__(self, "_validator", validator)
-        object.__setattr__(self, "_shape", _Shape.of(self.schema))
+        object.__setattr__(self, "_shape", BodyShape.of(self.schema))
+        integers = [name for name, prop in self.properties.items() if prop.get("type") == "integer"]
+        object.__setattr__(self, "_integers", integers)
         order = {name: index for index, name in enumerate(self.schema.get("properties", {}))}
         object.__setattr__(self, "_order", order)
 
@@ -167,6 +109,9 @@ class BodyRules:
         if missing:
             raise RequiredFieldsMissing(missing)
         if self._validator.is_valid(body):  # type: ignore[attr-defined]
+            for name in self._integers:  # type: ignore[attr-defined]
+                if isinstance(body.get(name), float):  # JSON Schema counts 3.0 as the integer 3
+                    body[name] = int(body[name])
             return body
         problems = []
         for error in self._validator.iter_errors(body):  # type: ignore[attr-defined]

@@ -38,6 +38,7 @@ class Lifecycle:
     terminal: frozenset[str]
     requires_on_entry: Mapping[str, tuple[str, ...]]
     transitions: tuple[Transition, ...]
+    cancel_request: str | None = None
 
     def is_terminal(self, state: str) -> bool:
         """True when a ticket in `state` accepts no update."""
@@ -61,15 +62,15 @@ class Lifecycle:
             return ()
         return self.requires_on_entry.get(target, ())
 
-    def route(self, target: str, source: str | None = None) -> list[Transition]:
-        """The shortest chain of edges (either side) from `source` (default: initial) to `target`."""
+    def route(self, target: str, source: str | None = None, sides: tuple[Side, ...] = SIDES) -> list[Transition]:
+        """The shortest chain of edges taken by `sides` from `source` (default: initial) to `target`."""
         start = source or self.initial
         paths: dict[str, list[Transition]] = {start: []}
         frontier = [start]
         while frontier:
             state = frontier.pop(0)
             for edge in self.transitions:
-                if edge.source == state and edge.target not in paths:
+                if edge.source == state and edge.side in sides and edge.target not in paths:
                     paths[edge.target] = [*paths[state], edge]
                     frontier.append(edge.target)
         if target not in paths:
@@ -119,6 +120,9 @@ def _parse(data: dict) -> Lifecycle:
     initial = data["initial"]
     if initial not in states:
         raise ValueError(f"initial state {initial!r} is not among the states")
+    cancel_request = data.get("cancel_request")
+    if cancel_request is not None and cancel_request not in states:
+        raise ValueError(f"cancel_request {cancel_request!r} is not among the states")
     seen = set()
     for t in transitions:
         for state in (t.source, t.target):
@@ -137,4 +141,5 @@ def _parse(data: dict) -> Lifecycle:
         terminal=terminal,
         requires_on_entry=requires,
         transitions=transitions,
+        cancel_request=cancel_request,
     )

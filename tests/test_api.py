@@ -285,7 +285,11 @@ def test_json_and_multipart_attachments_are_both_kept(tu: Api, parts: MockParts)
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [(None, "required fields: data"), ("{not json", "the 'data' part is not valid JSON")],
+    [
+        (None, "required fields: data"),
+        ("null", "required fields: data"),
+        ("{not json", "the 'data' part is not valid JSON"),
+    ],
 )
 def test_multipart_needs_a_json_data_part(tu: Api, data: str | None, message: str) -> None:
     payload = {"other": "x"} if data is None else {"data": data}

@@ -256,3 +256,13 @@ def test_several_violations_are_all_named_in_table_order(tu: Api, operation: str
         body[name] = text_of_length(prop, prop["maxLength"] + 5)
     message = sender.expect_rejected(body)
     assert [part.split(":")[0] for part in message.split("; ")] == names
+
+
+@pytest.mark.parametrize(("operation", "name"), [(op, n) for op, n in _cases("minimum")])
+def test_an_integral_float_is_kept_as_an_integer(tu: Api, operation: str, name: str) -> None:
+    """JSON Schema counts 3.0 as an integer; the mock stores and answers it as 3."""
+    ticket_id, mirror_key = tu.open_ticket(**{name: float(SCHEMAS[operation]["properties"][name]["maximum"])})
+    stored = tu.get(ticket_id).get_json()[name]
+    assert stored == SCHEMAS[operation]["properties"][name]["maximum"] and isinstance(stored, int)
+    answer = tu.patch(ticket_id, update_body(ticket_id, mirror_key)).get_json()
+    assert answer[name] == str(stored)

@@ -1,0 +1,102 @@
+"""Schemathesis checks for what the contract says beyond the schema's types.
+
+They are registered with Schemathesis on import and only run inside the schema layer, which
+names them in its list of checks and sets the contract they read (`use_contract`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import schemathesis
+from schemathesis import Case, CheckContext, Response
+
+from contracts.contract import ERROR_KEYS, STATE, Body, Contract
+
+_active: dict[str, Contract] = {}
+
+ERROR_BODY_CHECK = "error_body_has_one_exception_key"
+REQUIRED_FIELDS_CHECK = "required_fields_message_names_the_missing"
+
+
+def use_contract(contract: Contract | None) -> None:
+    """Set (or with None, clear) the contract the checks compare answers with."""
+    _active.clear()
+    if contract is not None:
+        _active["contract"] = contract
+
+
+def _json(response: Response) -> Any:
+    try:
+        return json.loads(response.content or b"")
+    except ValueError:
+        return None
+
+
+@schemathesis.check
+def error_body_has_one_exception_key(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """A 4xx body is a JSON object with exactly one of the three exception keys, whose value is text."""
+    if "contract" not in _active or not 400 <= response.status_code < 500:
+        return None
+    body = _json(response)
+    if not (
+        isinstance(body, dict)
+        and len(body) == 1
+        and next(iter(body)) in ERROR_KEYS
+        and isinstance(next(iter(body.values())), str)
+    ):
+        shown = response.content[:200].decode("utf-8", "replace") if response.content else "(empty)"
+        raise AssertionError(
+            f"A {response.status_code} body must be a JSON object with exactly one of "
+            f"{', '.join(ERROR_KEYS)}, whose value is a message; got: {shown}"
+        )
+    return None
+
+
+def _expected_missing(contract: Contract, case: Case) -> tuple[list[str], dict[str, Any]] | None:
+    """What a `required fields:` message for this case must name, and the JSON object it sent;
+    None when the case sent no JSON object to judge."""
+    method = case.operation.method.upper()
+    rules = contract.create if method == "POST" else contract.update if method == "PATCH" else None
+    if rules is None or not isinstance(case.body, dict):
+        return None
+    if case.media_type and case.media_type.startswith("multipart/"):
+        data = case.body.get(rules.data_part)
+        if data is None:  # an absent or null data part counts as missing
+            return [rules.data_part], {}
+        return (rules.missing(data), data) if isinstance(data, dict) else None
+    return rules.missing(case.body), case.body
+
+
+@schemathesis.check
+def required_fields_message_names_the_missing(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """A 400 for missing fields names exactly the missing ones; other 400s name none as missing."""
+    contract = _active.get("contract")
+    if contract is None or response.status_code != 400:
+        return None
+    sent_type = (response.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if sent_type != (case.media_type or "").lower():
+        return None  # the body went out under another media type than it was made for
+    found = _expected_missing(contract, case)
+    answer = _json(response)
+    message = answer.get("illegalArgumentException") if isinstance(answer, dict) else None
+    if found is None or not isinstance(message, str):
+        return None
+    expected, body = found
+    wanted = "required fields: " + ",".join(expected)
+    if expected and message != wanted:
+        raise AssertionError(
+            f"The request lacks {', '.join(expected)}: the message must be {wanted!r}, got {message!r}"
+        )
+    if not expected and message.startswith("required fields:"):
+        # Entering some states needs fields of their own (the lifecycle's `requires_on_entry`).
+        requested = body.get(STATE)
+        entry = contract.lifecycle.requires_on_entry.get(requested, ()) if isinstance(requested, str) else ()
+        absent = [name for name in entry if body.get(name) is None]
+        if message != "required fields: " + ",".join(absent):
+            raise AssertionError(f"The message names fields as missing that the request sent: {message!r}")
+    return None
+
+
+CUSTOM_CHECKS = (ERROR_BODY_CHECK, REQUIRED_FIELDS_CHECK)

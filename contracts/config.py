@@ -1,0 +1,40 @@
+"""A run's settings, as the command line or a test gives them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spec import LIFECYCLE_PATH, OPENAPI_PATH
+
+LAYERS = ("schema", "boundaries", "roundtrip", "lifecycle", "auth", "protocol")
+DEFAULT_MAX_EXAMPLES = 25
+DEFAULT_MAX_CREATES = 1000
+DEFAULT_PREFIX = "CT-"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run of the contract suite needs."""
+
+    base_url: str
+    token: str
+    token_b: str | None = None
+    to_hook: bool = False
+    hook_prefix: str = "/_mock"
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int | None = None
+    junit_xml: Path | None = None
+    report: Path | None = None
+    rate_limit: str | None = None
+    read_only: bool = False
+    ticket_ids: tuple[str, ...] = ()
+    max_creates: int | None = DEFAULT_MAX_CREATES
+    mirror_key_prefix: str = DEFAULT_PREFIX
+    layers: tuple[str, ...] = LAYERS
+    timeout: float = 15.0
+    spec_path: Path = OPENAPI_PATH
+    lifecycle_path: Path = LIFECYCLE_PATH
+    cleanup: bool = True
+    progress: bool = True
+    extra: dict[str, str] = field(default_factory=dict)

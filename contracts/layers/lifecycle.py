@@ -1,0 +1,196 @@
+"""Layer 4, lifecycle: every edge allowed or refused as the lifecycle file says, for each side.
+
+Two parts. A sweep walks a ticket into each state it can reach and asks for every state from
+there: an allowed edge answers 200 and moves the ticket; a refused edge (not in the table,
+taken by the wrong side, or leaving a terminal state) answers 400 naming both states and
+changes nothing; entering a state with entry requirements needs those fields. Then a
+Hypothesis state machine takes random walks over several tickets and compares every answer
+with a model built from the same file. TO moves go through the provider's transition hook,
+and only with --to-hook; without it the TU edges are checked alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, get_state_machine_test, rule
+
+from contracts.client import Exchange
+from contracts.context import Context
+from contracts.layers.boundaries import error_message
+from contracts.results import LayerResult, LayerRun, Rule
+
+NAME, TITLE = "lifecycle", "Lifecycle: allowed and refused edges for each side"
+
+
+class Violated(AssertionError):
+    """The endpoint answered a lifecycle step other than the model predicts."""
+
+    def __init__(self, message: str, *exchanges: Exchange) -> None:
+        super().__init__(message)
+        self.message, self.exchanges = message, exchanges
+
+
+def run(ctx: Context) -> LayerResult:
+    layer = ctx.layer(NAME, TITLE)
+    if ctx.config.read_only:
+        layer.skip("lifecycle", "every lifecycle rule", "read-only mode moves no tickets")
+        return layer.finish()
+    sweep(ctx, layer)
+    random_walks(ctx, layer)
+    return layer.finish()
+
+
+def sides(ctx: Context) -> tuple[str, ...]:
+    return ("TU", "TO") if ctx.config.to_hook else ("TU",)
+
+
+def sweep(ctx: Context, layer: LayerRun) -> None:
+    lifecycle = ctx.contract.lifecycle
+    if not ctx.config.to_hook:
+        layer.skip("TO.*", "the TO side's edges and refusals", "needs the provider's transition hook (--to-hook)")
+    spare: dict[str, tuple[str, str]] = {}  # a ticket per state, kept while refusals leave it there
+    for source in lifecycle.states:
+        if not ctx.config.to_hook and any(edge.side == "TO" for edge in lifecycle.route(source)):
+            layer.skip(f"TU.from-{source}", f"the TU's moves from {source}", f"reaching {source} needs --to-hook")
+            continue
+        for side in sides(ctx):
+            for target in lifecycle.states:
+                allowed = lifecycle.allows(source, target, side)  # type: ignore[arg-type]
+                verdict = "allowed" if allowed else "refused"
+                rule_id, title = f"{side}.{source}->{target}", f"{side}: {source} -> {target} is {verdict}"
+                with layer.rule(rule_id, title) as rule:
+                    ticket = spare.pop(source, None) or ctx.ticket_in(source)
+                    kept = check_edge(ctx, rule, ticket, source, target, side, allowed)
+                    if kept:
+                        spare[source] = ticket
+                if allowed and lifecycle.entry_requirements(source, target):
+                    needs = ",".join(lifecycle.entry_requirements(source, target))
+                    title = f"{side}: {source} -> {target} without {needs} is refused"
+                    with layer.rule(f"{rule_id}.without-entry-fields", title) as rule:
+                        ticket = spare.pop(source, None) or ctx.ticket_in(source)
+                        if check_entry_requirements(ctx, rule, ticket, source, target, side):
+                            spare[source] = ticket
+
+
+def check_edge(
+    ctx: Context, rule: Rule, ticket: tuple[str, str], source: str, target: str, side: str, allowed: bool
+) -> bool:
+    """Ask for one edge; return True when the ticket is still in `source` (and can be used again)."""
+    ticket_id, key = ticket
+    dialog = f"{side} asks for {target}"
+    exchange = ctx.move(ticket_id, key, target, side, dialog=dialog)
+    state, read = ctx.state_of(ticket_id)
+    if allowed:
+        if rule.expect_status(exchange, 200, f"{side} {source} -> {target}"):
+            rule.expect(state == target, f"after an allowed move the ticket is {state}, not {target}", exchange, read)
+        return source == target and state == source
+    if rule.expect_status(exchange, 400, f"{side} {source} -> {target} must be refused"):
+        message = error_message(exchange) or ""
+        rule.expect(
+            source in message and target in message,
+            f"the refusal must name the current ({source}) and requested ({target}) states",
+            exchange,
+        )
+    unchanged = state == source
+    rule.expect(
+        unchanged, f"a refused move must change nothing: the ticket went from {source} to {state}", exchange, read
+    )
+    if unchanged:
+        answer = read.response_json or {}
+        rule.expect(answer.get("dialog") != dialog, "a refused move must not keep its dialog", exchange, read)
+    return unchanged
+
+
+def check_entry_requirements(
+    ctx: Context, rule: Rule, ticket: tuple[str, str], source: str, target: str, side: str
+) -> bool:
+    ticket_id, key = ticket
+    needs = ctx.contract.lifecycle.entry_requirements(source, target)
+    exchange = ctx.move(ticket_id, key, target, side, with_close_out=False)
+    state, read = ctx.state_of(ticket_id)
+    if rule.expect_status(exchange, 400, f"{side} {source} -> {target} without {', '.join(needs)}"):
+        expected = "required fields: " + ",".join(needs)
+        rule.expect(error_message(exchange) == expected, f"the message must be {expected!r}", exchange)
+    return rule.expect(state == source, f"a refused move must change nothing: the ticket is {state}", exchange, read)
+
+
+def random_walks(ctx: Context, layer: LayerRun) -> None:
+    title = "random walks over several tickets agree with the lifecycle model"
+    with layer.rule("random-walks", title) as rule:
+        machine = walk_machine(ctx)
+        test = get_state_machine_test(
+            machine,
+            settings=settings(
+                max_examples=max(2, ctx.config.max_examples // 5),
+                stateful_step_count=12,
+                deadline=None,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],  # no shrinking: every step is a live request
+                suppress_health_check=list(HealthCheck),
+                report_multiple_bugs=False,
+            ),
+        )
+        try:
+            hypothesis_seed(ctx.seed)(test)()
+        except Violated as found:
+            steps = "\n".join(machine.last_steps)
+            rule.violate(found.message, *found.exchanges, details=f"steps of the failing walk:\n{steps}")
+
+
+def walk_machine(ctx: Context) -> Any:
+    lifecycle = ctx.contract.lifecycle
+    log: list[str] = []
+
+    class LifecycleWalk(RuleBasedStateMachine):
+        """Tickets the model knows the state of; every move is checked against the model."""
+
+        tickets = Bundle("tickets")
+        last_steps = log
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model: dict[str, tuple[str, str]] = {}  # ticketId -> (mirrorKey, state)
+            log.clear()
+
+        @rule(target=tickets)
+        def open_ticket(self) -> str:
+            ticket_id, key = ctx.open_ticket()
+            self.model[ticket_id] = (key, lifecycle.initial)
+            log.append(f"open {ticket_id}")
+            return ticket_id
+
+        @rule(
+            ticket_id=tickets,
+            requested=st.sampled_from(lifecycle.states),
+            side=st.sampled_from(sides(ctx)),
+            with_entry_fields=st.booleans(),
+        )
+        def move(self, ticket_id: str, requested: str, side: str, with_entry_fields: bool) -> None:
+            key, current = self.model[ticket_id]
+            exchange = ctx.move(ticket_id, key, requested, side, with_close_out=with_entry_fields)
+            needs = lifecycle.entry_requirements(current, requested)
+            ok = lifecycle.allows(current, requested, side) and (with_entry_fields or not needs)  # type: ignore[arg-type]
+            log.append(
+                f"{side} moves {ticket_id} from {current} to {requested}"
+                f"{'' if with_entry_fields else ' (no entry fields)'}: {exchange.status} (model: "
+                f"{'allowed' if ok else 'refused'})"
+            )
+            if exchange.status != (200 if ok else 400):
+                raise Violated(
+                    f"{side} {current} -> {requested}: expected {200 if ok else 400}, got {exchange.status}", exchange
+                )
+            expected = requested if ok else current
+            state, read = ctx.state_of(ticket_id)
+            if state != expected:
+                raise Violated(
+                    f"after {side} {current} -> {requested} the ticket is {state}, the model says {expected}",
+                    exchange,
+                    read,
+                )
+            self.model[ticket_id] = (key, expected)
+
+    return LifecycleWalk
