@@ -12,7 +12,7 @@ from typing import Any
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from contracts.contract import ERROR_KEYS, STATE, Body, Contract
+from contracts.contract import ERROR_KEYS, STATE, Contract
 
 _active: dict[str, Contract] = {}
 

@@ -197,6 +197,11 @@ class ApiClient:
         self._session = requests.Session()
         self._lock = threading.Lock()
 
+    def count_request(self) -> None:
+        """Count a request sent (by this client or by Schemathesis, for the report)."""
+        with self._lock:
+            self.requests_sent += 1
+
     def has_token(self, role: str) -> bool:
         return role in self.tokens
 
@@ -238,8 +243,7 @@ class ApiClient:
         elif multipart is not None:
             kwargs["files"] = [(name, (filename, content, mime)) for name, filename, mime, content in multipart]
         self.limiter.wait()
-        with self._lock:
-            self.requests_sent += 1
+        self.count_request()
         try:
             response = self._session.request(method, exchange.url, **kwargs)
         except requests.RequestException as error:

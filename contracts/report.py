@@ -45,8 +45,8 @@ def write_junit(result: RunResult, path: Path) -> None:
     root = ET.Element(
         "testsuites",
         name="trouble-ticket contract",
-        tests=str(sum(len(l.rules) for l in result.layers)),
-        failures=str(sum(l.count(Status.FAILED) for l in result.layers)),
+        tests=str(sum(len(layer.rules) for layer in result.layers)),
+        failures=str(sum(layer.count(Status.FAILED) for layer in result.layers)),
     )
     for layer in result.layers:
         suite = ET.SubElement(
@@ -97,7 +97,7 @@ def write_markdown(result: RunResult, path: Path, *, replay: Callable[[str], str
         "# Trouble Ticket contract report",
         "",
         f"- Endpoint: `{config.base_url}`",
-        f"- Run: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, seed `{result.seed}`, "
+        f"- Run: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}, seed `{result.seed}`, "
         f"{result.requests_sent} requests, {result.seconds:.1f} s",
         f"- Options: max examples {config.max_examples}"
         + (", TO hook" if config.to_hook else "")

@@ -121,12 +121,19 @@ def check_entry_requirements(
 def random_walks(ctx: Context, layer: LayerRun) -> None:
     title = "random walks over several tickets agree with the lifecycle model"
     with layer.rule("random-walks", title) as rule:
+        walks, steps = max(2, ctx.config.max_examples // 5), 12
+        left = ctx.client.budget.left
+        if left is not None:
+            # Each step may open a ticket; a budget running dry mid-walk would make the walks flaky.
+            walks = min(walks, left // steps)
+            if walks < 1:
+                raise SkipRule(f"the creation budget left ({left}) is too small for a walk of {steps} steps")
         machine = walk_machine(ctx)
         test = get_state_machine_test(
             machine,
             settings=settings(
-                max_examples=max(2, ctx.config.max_examples // 5),
-                stateful_step_count=12,
+                max_examples=walks,
+                stateful_step_count=steps,
                 deadline=None,
                 database=None,
                 phases=[Phase.explicit, Phase.generate],  # no shrinking: every step is a live request
