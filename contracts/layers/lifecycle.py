@@ -18,7 +18,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, get_state_machine_test, rule
 
-from contracts.client import Exchange
+from contracts.client import Exchange, SkipRule
 from contracts.context import Context
 from contracts.layers.boundaries import error_message
 from contracts.results import LayerResult, LayerRun, Rule
