@@ -97,6 +97,7 @@ def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
 def clean_up(ctx: Context) -> None:
     """Ask to cancel, along TU edges, every ticket the run created that is still open."""
     lifecycle, client = ctx.contract.lifecycle, ctx.client
+    key_limit = next(f.max_length for f in ctx.contract.update.fields if f.name == "mirrorKey")
     for ticket in list(client.created.values()):
         state, _ = ctx.state_of(ticket.ticket_id, token=ticket.token)
         ticket.final_state = state
@@ -105,6 +106,9 @@ def clean_up(ctx: Context) -> None:
             continue
         if lifecycle.is_terminal(state) or state == lifecycle.cancel_request or lifecycle.cancel_request is None:
             ticket.cleanup = "left as it was"
+            continue
+        if key_limit is not None and len(ticket.mirror_key) > key_limit:
+            ticket.cleanup = f"left in {state}: its mirrorKey is longer than an update accepts ({key_limit})"
             continue
         try:
             route = lifecycle.route(lifecycle.cancel_request, source=state, sides=("TU",))

@@ -12,6 +12,7 @@ import pytest
 from werkzeug.test import TestResponse
 
 import spec
+from contracts.contract import INVALID_DATE_TIMES, VALID_DATE_TIMES, near_misses, text_of_length
 from tests.support import DOCUMENT, Api, create_body, multipart, update_body
 
 CREATE = spec.request_schema(DOCUMENT, "createTroubleTicket", spec.JSON)
@@ -28,21 +29,6 @@ def _cases(keyword: str) -> list[tuple[str, str]]:
         for name, prop in schema["properties"].items()
         if keyword in prop
     ]
-
-
-def text_of_length(prop: dict[str, Any], length: int) -> str:
-    """A string of `length` characters that breaks no rule of `prop` but its length."""
-    if prop.get("format") == "date-time":
-        if length <= 20:
-            return "2025-01-15T10:30:00Z"
-        return "2025-01-15T10:30:00." + "1" * max(length - 21, 1) + "Z"
-    return "K" * length
-
-
-def near_misses(value: str) -> list[str]:
-    """Spellings a careless client might send for an enum member."""
-    candidates = [value.upper(), value.lower(), value.capitalize(), f"{value} ", f" {value}", value[:-1], value + "S"]
-    return [c for c in dict.fromkeys(candidates) if c != value]
 
 
 class Sender:
@@ -205,10 +191,10 @@ def test_integers_are_strict(tu: Api, operation: str, name: str, wrong: Any) -> 
 def test_date_times(tu: Api, encoding: str, operation: str, name: str) -> None:
     sender = Sender(tu, operation, encoding)
     limit = SCHEMAS[operation]["properties"][name].get("maxLength", 64)
-    for valid in ["2025-01-15T10:30:00Z", "2025-01-15t10:30:00z", "2025-01-15T10:30:00.123+02:00"]:
+    for valid in VALID_DATE_TIMES:
         if len(valid) <= limit:
             sender.expect_accepted({**sender.valid_body(), name: valid})
-    for invalid in ["2025-01-15", "2025-13-01T00:00:00Z", "2025-01-15T25:00:00Z", "yesterday", "2025-01-15 10:30:00Z"]:
+    for invalid in INVALID_DATE_TIMES:
         sender.expect_rejected({**sender.valid_body(), name: invalid}, f"{name}: must be an RFC 3339 date-time")
 
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,70 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.serving import ServedMock, mint
 from tests.support import create_body, update_body
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServedMock:
-    """A gunicorn-served mock in a subprocess, on a loopback port."""
-
-    def __init__(self, db: Path, *extra: str, workers: int = 2) -> None:
-        self.db, self.extra, self.workers = db, extra, workers
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> ServedMock:
-        command = [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            str(self.port),
-            "--db",
-            str(self.db),
-            "--workers",
-            str(self.workers),
-            *self.extra,
-        ]
-        self.log = self.db.with_suffix(".log")
-        with open(self.log, "a") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the mock exited: {self.log.read_text()}")
-            try:
-                if requests.get(f"{self.url}/_mock/health", timeout=1).ok:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError("the mock did not answer within 20 s")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=15)
-
-    def worker_pids(self) -> list[int]:
-        assert self.process is not None
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return [int(pid) for pid in children]
-
-
-def mint(sub: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "token", "--sub", sub], check=True, capture_output=True, text=True
-    )
-    return result.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture

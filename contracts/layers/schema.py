@@ -94,6 +94,8 @@ def install_hooks(ctx: Context, schema: Any) -> None:
 
     @schema.hook
     def filter_case(context: Any, case: Any) -> bool:
+        if ctx.config.read_only:
+            return str(case.method).upper() == "GET"  # coverage also tries other methods on each path
         if case.operation.method.upper() != "POST":
             return True
         if client.budget.left is not None and client.budget.left <= RESERVED_CREATES:

@@ -1,0 +1,127 @@
+"""`python -m contracts run` as a CI pipeline uses it: exit codes, reports, and the real served mock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults import FAULTS
+from tests.serving import ServedMock, free_port, mint, served
+from tests.support import token
+
+pytestmark = pytest.mark.slow
+
+
+def contracts(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TT_TOKEN")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "contracts", *args], capture_output=True, text=True, env=environment, timeout=timeout
+    )
+
+
+def tokens() -> dict[str, str]:
+    """Tokens for a mock built by a test (signed with the tests' secret)."""
+    return {"TT_TOKEN": token("TU-A"), "TT_TOKEN_B": token("TU-B")}
+
+
+@pytest.mark.parametrize("command", [[], ["run"]])
+def test_help(command: list[str]) -> None:
+    result = contracts(*command, "--help")
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--base-url", "http://127.0.0.1:9"], {}, "no token"),
+        (["--base-url", "127.0.0.1:8080", "--token", "t"], {}, "must start with http"),
+        (["--base-url", "http://127.0.0.1:9", "--token", "t", "--read-only"], {}, "needs at least one --ticket-id"),
+        (["--base-url", "http://127.0.0.1:9", "--token", "t", "--rate-limit", "fast"], {}, "rate limit must look"),
+        (
+            ["--base-url", "http://127.0.0.1:9", "--token", "t", "--mirror-key-prefix", "TOO-LONG-PREFIX"],
+            {},
+            "1 to 8 characters",
+        ),
+        (["--base-url", "http://127.0.0.1:9", "--token", "t", "--layer", "nonsense"], {}, "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2_and_say_why(args: list[str], env: dict[str, str], message: str) -> None:
+    result = contracts("run", *args, env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_an_unreachable_endpoint_exits_2_and_says_so() -> None:
+    result = contracts("run", "--base-url", f"http://127.0.0.1:{free_port()}", env=tokens())
+    assert result.returncode == 2
+    assert "endpoint unreachable" in result.stderr
+
+
+@pytest.fixture
+def served_mock(tmp_path: Path) -> Iterator[ServedMock]:
+    mock = ServedMock(tmp_path / "tickets.db").start()
+    yield mock
+    mock.stop()
+
+
+def test_the_served_mock_conforms_end_to_end(served_mock: ServedMock, tmp_path: Path) -> None:
+    """What CI does: the real server, a default run with every option a pipeline would set."""
+    junit, report = tmp_path / "contract.xml", tmp_path / "contract.md"
+    env = {"TT_TOKEN": mint("TU-A"), "TT_TOKEN_B": mint("TU-B")}
+    result = contracts(
+        "run", "--base-url", served_mock.url, "--to-hook", "--junit-xml", str(junit), "--report", str(report), env=env
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CONFORMS" in result.stdout
+    assert "[schema] done" in result.stderr  # progress while it runs
+    suites = ET.parse(junit).getroot()
+    assert {suite.get("name") for suite in suites} == {
+        "schema",
+        "boundaries",
+        "roundtrip",
+        "lifecycle",
+        "auth",
+        "protocol",
+    }
+    assert int(suites.get("tests")) > 200 and suites.get("failures") == "0"
+    text = report.read_text()
+    assert "Verdict: the endpoint conforms" in text
+    assert env["TT_TOKEN"] not in text and env["TT_TOKEN"] not in junit.read_text()
+
+
+def test_a_faulty_endpoint_exits_1_with_a_replayable_report(tmp_path: Path) -> None:
+    fault = next(f for f in FAULTS if f.name == "trouble-type-limit-one-long")
+    report, junit = tmp_path / "contract.md", tmp_path / "contract.xml"
+    with served(fault.build()) as url:
+        result = contracts(
+            "run",
+            "--base-url",
+            url,
+            "--report",
+            str(report),
+            "--junit-xml",
+            str(junit),
+            "--seed",
+            "7",
+            "--max-examples",
+            "5",
+            "--quiet",
+            env=tokens(),
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "DOES NOT CONFORM" in result.stdout
+    text = report.read_text()
+    assert "troubleType over maxLength 35 is refused" in text
+    assert '-H "Authorization: Bearer $TT_TOKEN"' in text  # the curl reads the token from the environment
+    assert tokens()["TT_TOKEN"] not in text
+    assert "--layer boundaries --seed 7" in text  # how to replay it
+    failures = [case for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None]
+    assert any("troubleType" in case.get("name") for case in failures)
