@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 
-.PHONY: venv mock test lint format bench clean
+.PHONY: venv mock test lint format bench contract-bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,9 @@ format: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+contract-bench: venv
+	$(BIN)/python -m bench.contract_suite
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports

@@ -14,18 +14,18 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from bench.common import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "mixed.lua"
@@ -77,25 +77,6 @@ def ensure_wrk() -> str:
         if shutil.which("wrk"):
             return shutil.which("wrk")  # type: ignore[return-value]
     sys.exit("make bench needs wrk: install it (Debian: apt-get install wrk) and run again")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, probe: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{url}: the server exited before serving")
-        try:
-            requests.get(f"{url}{probe}", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    sys.exit(f"{url}: no answer within 60 s")
 
 
 def children(pid: int) -> list[int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
 LAYERS = ("schema", "boundaries", "roundtrip", "lifecycle", "auth", "protocol")
-DEFAULT_MAX_EXAMPLES = 25
+DEFAULT_MAX_EXAMPLES = 50
 DEFAULT_MAX_CREATES = 1000
 DEFAULT_PREFIX = "CT-"
 
