@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 
 from mockserver import MockConfig, create_app
 from mockserver.app import MockParts
 from tests.support import SECRET, Api
+
+# Hypothesis profiles for the model-based tests: HYPOTHESIS_PROFILE=dev|ci|debug (ci by default).
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile("debug", max_examples=10, deadline=None, verbosity=3)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

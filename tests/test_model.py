@@ -124,7 +124,7 @@ class MockAgainstModel(RuleBasedStateMachine):
             assert answer["baseTroubleTicketState"] == ticket.state
 
 
-MockAgainstModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+MockAgainstModel.TestCase.settings = settings(stateful_step_count=30)  # the rest from the Hypothesis profile
 TestMockAgainstModel = MockAgainstModel.TestCase
 
 
