@@ -5,7 +5,7 @@ import os
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Verbosity, settings
 
 from mockserver import MockConfig, create_app
 from mockserver.app import MockParts
@@ -14,7 +14,7 @@ from tests.support import SECRET, Api
 # Hypothesis profiles for the model-based tests: HYPOTHESIS_PROFILE=dev|ci|debug (ci by default).
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=20, deadline=None)
-settings.register_profile("debug", max_examples=10, deadline=None, verbosity=3)
+settings.register_profile("debug", max_examples=10, deadline=None, verbosity=Verbosity.debug)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
