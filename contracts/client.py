@@ -21,6 +21,9 @@ from typing import Any
 import requests
 
 TOKEN_ENV = {"a": "TT_TOKEN", "b": "TT_TOKEN_B"}
+# A multipart part: (part name, filename or None for a form field, media type, content).
+Part = tuple[str, str | None, str | None, bytes]
+FilePart = tuple[str, str, str, bytes]
 
 
 class SkipRule(Exception):
@@ -63,7 +66,7 @@ class Exchange:
     headers: dict[str, str]
     json_body: Any = None
     raw_body: bytes | None = None
-    multipart: list[tuple[str, str | None, str | None, bytes]] | None = None  # (part, filename, type, bytes)
+    multipart: list[Part] | None = None
     token_label: str | None = None  # how the Authorization header is shown: an env var or a description
     status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
@@ -212,7 +215,7 @@ class ApiClient:
         *,
         json_body: Any = None,
         raw_body: bytes | None = None,
-        multipart: list[tuple[str, str | None, str | None, bytes]] | None = None,
+        multipart: list[Part] | None = None,
         token: str | None = "a",
         authorization: tuple[str, str] | None = None,
         headers: dict[str, str] | None = None,
@@ -263,7 +266,7 @@ class ApiClient:
         *,
         encoding: str = "json",
         data_part: str = "data",
-        files: list[tuple[str, str, str, bytes]] = (),
+        files: list[FilePart] = (),
         token: str = "a",
     ) -> Exchange:
         """POST a new ticket (counted against the budget; remembered for the clean-up when created)."""
@@ -294,7 +297,7 @@ class ApiClient:
         *,
         encoding: str = "json",
         data_part: str = "data",
-        files: list[tuple[str, str, str, bytes]] = (),
+        files: list[FilePart] = (),
         token: str = "a",
     ) -> Exchange:
         return self._send_body("PATCH", path, body, encoding, data_part, files, token)
@@ -306,7 +309,7 @@ class ApiClient:
         body: Any,
         encoding: str,
         data_part: str,
-        files: list[tuple[str, str, str, bytes]],
+        files: list[FilePart],
         token: str,
     ) -> Exchange:
         if encoding == "json":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
@@ -37,4 +37,3 @@ class RunConfig:
     lifecycle_path: Path = LIFECYCLE_PATH
     cleanup: bool = True
     progress: bool = True
-    extra: dict[str, str] = field(default_factory=dict)

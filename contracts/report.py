@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from contracts.results import LayerResult, Rule, Status, Violation
+from contracts.results import Rule, Status, Violation
 
 if TYPE_CHECKING:
     from contracts.runner import RunResult
@@ -168,6 +168,3 @@ def _rule_section(rule: Rule, replay: str) -> list[str]:
             lines += ["", *[f"   {line}" for line in violation.details.splitlines()]]
     lines += ["", f"Replay the layer: `{replay}`"]
     return lines
-
-
-__all__ = ["LayerResult", "print_summary", "summary_lines", "write_junit", "write_markdown"]

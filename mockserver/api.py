@@ -23,7 +23,8 @@ def api_blueprint(service: TicketService, authenticator: Authenticator, *, max_b
     @api.post("/troubleTicket")
     def create_trouble_ticket() -> Response:
         parsed = read_body(request, service.create_rules, max_bytes=max_body_bytes)
-        return json_response(service.create(g.tenant, parsed.body, parsed.files), 201, warnings=parsed.warnings)
+        answer = service.create(g.tenant, parsed.body, parsed.files)
+        return json_response(answer, 201, warnings=parsed.warnings + service.create_warnings(parsed.body))
 
     @api.get("/troubleTicket/<ticket_id>")
     def get_trouble_ticket(ticket_id: str) -> Response:

@@ -93,6 +93,17 @@ class TicketService:
             ) from None
         return _project(self.created_view, self._values(ticket))
 
+    def create_warnings(self, body: dict[str, Any]) -> list[str]:
+        """What an integrator should hear about an accepted create (the spec's own traps)."""
+        limit = self.update_rules.body.properties.get("mirrorKey", {}).get("maxLength")
+        key = body.get("mirrorKey", "")
+        if limit is not None and len(key) > limit:
+            return [
+                f"mirrorKey has {len(key)} characters but an update accepts at most {limit}: "
+                "this ticket can never be updated"
+            ]
+        return []
+
     def read(self, tenant: str, ticket_id: str) -> dict[str, Any]:
         """The tenant's ticket as GET shows it."""
         ticket = self.store.get(tenant, ticket_id)

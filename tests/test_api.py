@@ -123,9 +123,11 @@ def test_body_mirror_key_must_be_the_tickets(tu: Api) -> None:
     assert response.get_json()["illegalArgumentException"].startswith("mirrorKey:")
 
 
-def test_a_long_create_mirror_key_cannot_be_updated(tu: Api) -> None:
+def test_a_long_create_mirror_key_cannot_be_updated_and_the_mock_warns(tu: Api) -> None:
     """255 characters on create, 15 on update: both limits hold, as the page writes them."""
-    ticket_id, mirror_key = tu.open_ticket(mirrorKey="M" * 16)
+    created = tu.create(create_body(mirrorKey="M" * 16))
+    assert "this ticket can never be updated" in created.headers["X-Mock-Warning"]
+    ticket_id, mirror_key = created.get_json()["ticketId"], "M" * 16
     response = tu.patch(ticket_id, update_body(ticket_id, mirror_key))
     assert response.status_code == 400
     assert "mirrorKey: at most 15 characters" in response.get_json()["illegalArgumentException"]

@@ -9,6 +9,7 @@ schema cannot express, are dropped (see `_expected_refusal`).
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import schemathesis
@@ -115,7 +116,7 @@ def install_hooks(ctx: Context, schema: Any) -> None:
             if isinstance(data, dict) and isinstance(data.get("mirrorKey"), str):
                 data["mirrorKey"] = _own_key(client.keys, data["mirrorKey"], contract)
         if ctx.config.read_only and ctx.config.ticket_ids and "ticketId" in (case.path_parameters or {}):
-            index = abs(hash(case.id)) % len(ctx.config.ticket_ids)
+            index = zlib.crc32(case.id.encode()) % len(ctx.config.ticket_ids)
             case.path_parameters["ticketId"] = ctx.config.ticket_ids[index]
         return case
 
@@ -151,10 +152,8 @@ def _is_multipart(case: Any) -> bool:
 def _own_key(keys: Any, generated: str, contract: Any) -> str:
     """The suite's unique key in place of a generated one, kept over the limit when it was over."""
     limit = next(f.max_length for f in contract.create.fields if f.name == "mirrorKey")
-    fresh = keys.fresh()
-    if limit is not None and len(generated) > limit:
-        return keys.fresh(length=len(generated))
-    return fresh
+    over = limit is not None and len(generated) > limit
+    return keys.fresh(length=len(generated)) if over else keys.fresh()
 
 
 def _expected_refusal(ctx: Context, failure: Any, case: Any) -> bool:
