@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,8 @@ class MockServer(BaseApplication):  # type: ignore[misc]
             "loglevel": "warning",
             "proc_name": "trouble-ticket-mock",
             "graceful_timeout": 5,
+            # The workers' heartbeat files, touched on every request: keep them in memory.
+            "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
