@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,11 +89,9 @@ def test_the_journal_keeps_only_the_newest_entries(tmp_path: Path, kind: str) ->
 def test_a_file_journal_is_shared_by_every_process_on_the_store(tmp_path: Path) -> None:
     path = str(tmp_path / "j.journal")
     FileJournal(path, 50).record({"n": "parent"})
-    pid = os.fork()
-    if pid == 0:  # a second worker process writing to the same journal
-        FileJournal(path, 50).record({"n": "child"})
-        os._exit(0)
-    os.waitpid(pid, 0)
+    # A second worker process writing to the same journal.
+    code = f"from mockserver.journal import FileJournal; FileJournal({path!r}, 50).record({{'n': 'child'}})"
+    subprocess.run([sys.executable, "-c", code], check=True)
     assert {e["n"] for e in FileJournal(path, 50).newest()} == {"parent", "child"}
 
 
