@@ -61,6 +61,10 @@ class Body:
         required = set(self.schema.get("required", ()))
         return [Field(name, prop, name in required) for name, prop in self.schema["properties"].items()]
 
+    def max_length(self, name: str) -> int | None:
+        """The maxLength of one property, or None."""
+        return self.schema["properties"].get(name, {}).get("maxLength")
+
     @property
     def required(self) -> list[str]:
         return spec.required_in_order(self.schema)

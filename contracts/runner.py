@@ -97,7 +97,7 @@ def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
 def clean_up(ctx: Context) -> None:
     """Ask to cancel, along TU edges, every ticket the run created that is still open."""
     lifecycle, client = ctx.contract.lifecycle, ctx.client
-    key_limit = next(f.max_length for f in ctx.contract.update.fields if f.name == "mirrorKey")
+    key_limit = ctx.contract.update.max_length("mirrorKey")
     for ticket in list(client.created.values()):
         state, _ = ctx.state_of(ticket.ticket_id, token=ticket.token)
         ticket.final_state = state

@@ -45,13 +45,10 @@ def test_required_fields_are_listed_in_property_order(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("operation_id", "schema_name", "valid"),
-    [
-        ("createTroubleTicket", "CreateTroubleTicket", True),
-        ("updateTroubleTicket", "UpdateTroubleTicket", True),
-    ],
+    ("operation_id", "schema_name"),
+    [("createTroubleTicket", "CreateTroubleTicket"), ("updateTroubleTicket", "UpdateTroubleTicket")],
 )
-def test_request_examples_obey_their_schemas(operation_id: str, schema_name: str, valid: bool) -> None:
+def test_request_examples_obey_their_schemas(operation_id: str, schema_name: str) -> None:
     schema = spec.resolve(DOCUMENT["components"]["schemas"][schema_name], DOCUMENT)
     jsonschema.validate(spec.example(DOCUMENT, operation_id), schema)
 

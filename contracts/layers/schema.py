@@ -153,7 +153,7 @@ def _is_multipart(case: Any) -> bool:
 
 def _own_key(keys: Any, generated: str, contract: Any) -> str:
     """The suite's unique key in place of a generated one, kept over the limit when it was over."""
-    limit = next(f.max_length for f in contract.create.fields if f.name == "mirrorKey")
+    limit = contract.create.max_length("mirrorKey")
     over = limit is not None and len(generated) > limit
     return keys.fresh(length=len(generated)) if over else keys.fresh()
 
