@@ -1,6 +1,8 @@
-"""Command line: `python -m contracts run --base-url URL --token TOKEN ...`.
+"""Command line: `tt-contracts run --base-url URL ...` (also `python -m contracts run`).
 
-Exit codes: 0 the endpoint conforms, 1 violations found, 2 usage error or endpoint unreachable.
+Exit codes: 0 the endpoint conforms; 1 it breaks a rule that binds it (or died during the run);
+2 the run could not start or finish (a usage or setup mistake, an unreachable endpoint, a
+deadline or a size cap); 3 the suite itself failed (a bug to report, with its traceback).
 """
 
 from __future__ import annotations
@@ -8,23 +10,33 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from contracts.client import parse_rate
-from contracts.config import DEFAULT_MAX_CREATES, DEFAULT_MAX_EXAMPLES, DEFAULT_PREFIX, LAYERS, RunConfig
+from contracts.config import (
+    DEFAULT_MAX_CREATES,
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_TIME,
+    DEFAULT_PREFIX,
+    DEFAULT_TIMEOUT,
+    LAYERS,
+    RunConfig,
+)
+from contracts.transport import parse_rate
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
-EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
 
 
 class Usage(Exception):
     """A command line that cannot run; the message says why."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m contracts",
+        prog=prog or program_name(),
         description="Check a Trouble Ticket endpoint against spec/openapi.yaml and spec/lifecycle.yaml.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -33,15 +45,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the contract suite against an endpoint",
         description=(
             "Run the six layers (schema, boundaries, roundtrip, lifecycle, auth, protocol) against an "
-            "endpoint. Exit 0: it conforms; 1: violations found; 2: usage error or endpoint unreachable. "
-            "Every ticket created has a mirrorKey with the prefix, and those left open are asked to cancel "
-            "at the end."
+            "endpoint. Exit 0: it conforms; 1: it breaks a rule of the page, a standard or the contract "
+            "(or died during the run); 2: the run could not start or finish (usage, token, base URL, "
+            "deadline); 3: the suite itself failed. Rules that only the mock chooses are warnings unless "
+            "--strict. Every ticket created has a mirrorKey with the prefix; those left open are asked "
+            "to cancel at the end."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     run.add_argument("--base-url", required=True, help="the endpoint, e.g. http://127.0.0.1:8080")
-    run.add_argument("--token", default=None, help="tenant A's bearer token (default: $TT_TOKEN)")
-    run.add_argument("--token-b", default=None, help="a second tenant's token, for tenancy (default: $TT_TOKEN_B)")
+    run.add_argument("--token", default=None, help="tenant A's bearer token [default: $TT_TOKEN]")
+    run.add_argument("--token-b", default=None, help="a second tenant's token, for tenancy [default: $TT_TOKEN_B]")
+    run.add_argument(
+        "--jwt-secret",
+        default=None,
+        help="an HS256 secret the endpoint accepts (a test environment's), to mint the tokens that check expiry, "
+        "not-before and a second tenant [default: $TT_JWT_SECRET]",
+    )
+    run.add_argument(
+        "--expired-token",
+        default=None,
+        help="an expired token of tenant A's, to check expiry [default: $TT_EXPIRED_TOKEN]",
+    )
+    run.add_argument(
+        "--strict", action="store_true", help="fail on choices only the mock makes too (this project's own CI)"
+    )
     run.add_argument(
         "--to-hook",
         action="store_true",
@@ -56,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="seed for generated data (default: random, reported)")
     run.add_argument("--junit-xml", type=Path, default=None, help="write JUnit XML here (one test case per rule)")
     run.add_argument("--report", type=Path, default=None, help="write the Markdown report here")
+    run.add_argument("--hook-prefix", default="/_mock", help="where the provider's TO transition hook lives")
     run.add_argument("--rate-limit", default=None, help="at most this many requests, e.g. 10/s, 600/m")
     run.add_argument("--read-only", action="store_true", help="send GET requests only, on the --ticket-id values")
     run.add_argument(
@@ -74,7 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         dest="layers",
         help="run only this layer (repeat for several; default: all)",
     )
-    run.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds for one request, all of it (connect to last byte)",
+    )
+    run.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, help="seconds for the whole run (0: no bound)")
+    run.add_argument(
+        "--max-response-bytes", type=int, default=DEFAULT_MAX_RESPONSE_BYTES, help="the largest answer the suite reads"
+    )
     run.add_argument("--spec", type=Path, default=OPENAPI_PATH, help="the OpenAPI document to check against")
     run.add_argument("--lifecycle", type=Path, default=LIFECYCLE_PATH, help="the lifecycle table to check against")
     run.add_argument("--no-cleanup", action="store_true", help="leave created tickets as they are")
@@ -84,15 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from(args: argparse.Namespace) -> RunConfig:
     """Check the arguments and build the run's settings; raise Usage naming the problem."""
-    token = args.token or os.environ.get("TT_TOKEN")
-    if not token:
-        raise Usage("no token: pass --token or set $TT_TOKEN")
+    token = args.token or os.environ.get("TT_TOKEN") or ""
+    secret = args.jwt_secret or os.environ.get("TT_JWT_SECRET") or None
+    if not token and not secret:
+        raise Usage("no token: pass --token or set $TT_TOKEN (or give --jwt-secret to let the suite mint one)")
     if not args.base_url.startswith(("http://", "https://")):
         raise Usage(f"--base-url must start with http:// or https://, not {args.base_url!r}")
     if args.read_only and not args.ticket_ids:
         raise Usage("--read-only needs at least one --ticket-id of an existing ticket")
     if args.max_examples < 1:
         raise Usage("--max-examples must be at least 1")
+    if args.timeout <= 0 or args.max_time < 0 or args.max_response_bytes < 1024:
+        raise Usage("--timeout must be positive, --max-time 0 or more, --max-response-bytes at least 1024")
     if args.max_creates is not None and args.max_creates < 0:
         raise Usage("--max-creates cannot be negative")
     if not 1 <= len(args.mirror_key_prefix) <= 8:
@@ -121,6 +162,12 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         mirror_key_prefix=args.mirror_key_prefix,
         layers=tuple(dict.fromkeys(args.layers)) if args.layers else LAYERS,
         timeout=args.timeout,
+        max_time=args.max_time or None,
+        max_response_bytes=args.max_response_bytes,
+        strict=args.strict,
+        jwt_secret=secret,
+        expired_token=args.expired_token or os.environ.get("TT_EXPIRED_TOKEN") or None,
+        hook_prefix=args.hook_prefix.rstrip("/"),
         spec_path=args.spec,
         lifecycle_path=args.lifecycle,
         cleanup=not args.no_cleanup,
@@ -128,29 +175,50 @@ def config_from(args: argparse.Namespace) -> RunConfig:
     )
 
 
+def program_name() -> str:
+    """The name the user ran the suite by: `tt-contracts`, or `python -m contracts`."""
+    invoked = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return "python -m contracts" if invoked in ("__main__.py", "-m", "") else invoked
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         config = config_from(args)
-    except Usage as problem:
+        from spec.contract import Contract
+
+        Contract.load(config.spec_path, config.lifecycle_path)  # a contract that does not read is a usage error
+    except (Usage, ValueError, OSError) as problem:
         parser.exit(EXIT_USAGE, f"usage error: {problem}\n")
     from contracts import report
-    from contracts.runner import Unreachable, run
+    from contracts.runner import SetupError, run
+    from contracts.transport import RunHalted
 
     try:
         result = run(config)
-    except Unreachable as problem:
-        print(f"endpoint unreachable: {problem}", file=sys.stderr)
+    except SetupError as problem:
+        print(f"setup problem (not a provider bug): {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except ValueError as problem:  # a spec or lifecycle file that does not read
-        print(f"usage error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+    except RunHalted as problem:  # before any rule: the endpoint never answered
+        print(f"endpoint unreachable: {problem.reason}", file=sys.stderr)
+        return problem.exit_code
+    except Exception:  # a bug of the suite's own: say so, with the traceback to report
+        traceback.print_exc()
+        print(
+            "internal error: the contract suite itself failed (exit 3); please report the traceback above",
+            file=sys.stderr,
+        )
+        return EXIT_CRASH
     report.print_summary(result, sys.stdout)
-    for name, path in (("JUnit XML", config.junit_xml), ("report", config.report)):
+    for name, path, write in (
+        ("JUnit XML", config.junit_xml, report.write_junit),
+        ("report", config.report, report.write_markdown),
+    ):
         if path:
+            write(result, path)
             print(f"{name}: {path}")
-    return EXIT_CONFORMS if result.conforms else EXIT_VIOLATIONS
+    return result.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,103 +10,25 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import re
-import shlex
 import string
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-TOKEN_ENV = {"a": "TT_TOKEN", "b": "TT_TOKEN_B"}
-# A multipart part: (part name, filename or None for a form field, media type, content).
-Part = tuple[str, str | None, str | None, bytes]
+from contracts.transport import RETRY_STATUSES, Exchange, GuardedAdapter, HaltedRequest, Part
+
 FilePart = tuple[str, str, str, bytes]
 
 
 class SkipRule(Exception):
-    """A rule that cannot run here (read-only mode, creation budget spent, no second token...)."""
+    """A rule that cannot run here (read-only mode, creation budget spent, no second token...),
+    with how to lift it when there is a way (`remedy`, e.g. "add --to-hook")."""
 
-
-class RateLimiter:
-    """At most N requests per second, minute or hour (`10/s`, `600/m`), shared by every layer."""
-
-    def __init__(self, spec: str | None) -> None:
-        self.interval = parse_rate(spec) if spec else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            time.sleep(delay)
-
-
-def parse_rate(text: str) -> float:
-    """Seconds between requests for a rate such as `10/s`; ValueError when it is not one."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|h)\s*", text)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"rate limit must look like 10/s, 100/m or 1000/h, not {text!r}")
-    return {"s": 1, "m": 60, "h": 3600}[match.group(2)] / float(match.group(1))
-
-
-@dataclass
-class Exchange:
-    """One request and what came back."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    json_body: Any = None
-    raw_body: bytes | None = None
-    multipart: list[Part] | None = None
-    token_label: str | None = None  # how the Authorization header is shown: an env var or a description
-    status: int | None = None
-    response_headers: dict[str, str] = field(default_factory=dict)
-    response_text: str = ""
-    error: str | None = None
-
-    @property
-    def response_json(self) -> Any:
-        try:
-            return json.loads(self.response_text)
-        except ValueError:
-            return None
-
-    def summary(self) -> str:
-        answer = self.error or f"{self.status} {self.response_text[:300]}"
-        return f"{self.method} {self.url} -> {answer}"
-
-    def curl(self) -> str:
-        """A curl command that sends the same request, with the token read from the environment."""
-        parts = ["curl", "-i", "-X", self.method]
-        for name, value in self.headers.items():
-            if name.lower() == "authorization":
-                continue
-            parts += ["-H", f"{name}: {value}"]
-        command = " ".join(shlex.quote(part) for part in parts)
-        if self.token_label:
-            # Kept outside quotes so that the shell expands $TT_TOKEN.
-            command += f' -H "Authorization: Bearer {self.token_label}"'
-        if self.json_body is not None:
-            command += " --data-raw " + shlex.quote(json.dumps(self.json_body, ensure_ascii=False))
-        elif self.raw_body is not None:
-            command += " --data-binary " + shlex.quote(self.raw_body.decode("utf-8", "replace"))
-        for name, filename, mime, content in self.multipart or ():
-            if filename is None:
-                value = content.decode("utf-8", "replace") + (f";type={mime}" if mime else "")
-                command += " -F " + shlex.quote(f"{name}={value}")
-            else:
-                command += " -F " + shlex.quote(f"{name}=@{filename};type={mime or 'application/octet-stream'}")
-                command += f"  # {filename}: {len(content)} bytes"
-        return command + " " + shlex.quote(self.url)
+    def __init__(self, reason: str, remedy: str | None = None) -> None:
+        super().__init__(reason)
+        self.remedy = remedy
 
 
 class CreationBudget:
@@ -120,7 +42,7 @@ class CreationBudget:
     def take(self) -> None:
         with self._lock:
             if self.limit is not None and self.used >= self.limit:
-                raise SkipRule(f"the creation budget (--max-creates {self.limit}) is spent")
+                raise SkipRule(f"the creation budget (--max-creates {self.limit}) is spent", "raise --max-creates")
             self.used += 1
 
     def spend(self) -> None:
@@ -182,28 +104,22 @@ class ApiClient:
         base_url: str,
         tokens: dict[str, str],
         *,
+        labels: dict[str, str],
         keys: MirrorKeys,
         budget: CreationBudget,
-        limiter: RateLimiter,
+        adapter: GuardedAdapter,
         read_only: bool = False,
-        timeout: float = 15.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
+        self.labels = labels  # how reports show each role's token
         self.keys = keys
         self.budget = budget
-        self.limiter = limiter
+        self.adapter = adapter
         self.read_only = read_only
-        self.timeout = timeout
         self.created: dict[str, CreatedTicket] = {}
-        self.requests_sent = 0
-        self._session = requests.Session()
+        self.session = guarded_session(adapter)
         self._lock = threading.Lock()
-
-    def count_request(self) -> None:
-        """Count a request sent (by this client or by Schemathesis, for the report)."""
-        with self._lock:
-            self.requests_sent += 1
 
     def has_token(self, role: str) -> bool:
         return role in self.tokens
@@ -221,22 +137,23 @@ class ApiClient:
         headers: dict[str, str] | None = None,
     ) -> Exchange:
         """Send one request. `token` names a role ("a", "b") or None for no token; `authorization`
-        gives a forged header value and how reports should show it."""
-        if self.read_only and method != "GET":
-            raise SkipRule("read-only mode sends GET requests only")
+        gives a forged header value and how reports should show it. A request the endpoint did
+        not answer comes back with `error` set; a run that halted raises RunHalted."""
+        if self.read_only and method not in ("GET", "HEAD"):
+            raise SkipRule("read-only mode sends GET and HEAD requests only")
         sent_headers = dict(headers or {})
         label = None
         if authorization is not None:
             sent_headers["Authorization"], label = authorization
         elif token is not None:
             if token not in self.tokens:
-                raise SkipRule(f"needs the second tenant's token (--token-b or ${TOKEN_ENV[token]})")
+                raise SkipRule("needs a second tenant's token", "set $TT_TOKEN_B (or give --jwt-secret)")
             sent_headers["Authorization"] = f"Bearer {self.tokens[token]}"
-            label = f"${TOKEN_ENV[token]}"
+            label = f"Bearer {self.labels[token]}"
         exchange = Exchange(
             method, self.base_url + path, {k: v for k, v in sent_headers.items()}, json_body, raw_body, multipart, label
         )
-        kwargs: dict[str, Any] = {"headers": sent_headers, "timeout": self.timeout, "allow_redirects": False}
+        kwargs: dict[str, Any] = {"headers": sent_headers, "allow_redirects": False}
         if json_body is not None:
             kwargs["data"] = json.dumps(json_body).encode()
             sent_headers.setdefault("Content-Type", "application/json")
@@ -245,17 +162,31 @@ class ApiClient:
             kwargs["data"] = raw_body
         elif multipart is not None:
             kwargs["files"] = [(name, (filename, content, mime)) for name, filename, mime, content in multipart]
-        self.limiter.wait()
-        self.count_request()
         try:
-            response = self._session.request(method, exchange.url, **kwargs)
+            response = self.session.request(method, exchange.url, **kwargs)
+        except HaltedRequest:
+            assert self.adapter.halted is not None
+            raise self.adapter.halted from None
         except requests.RequestException as error:
-            exchange.error = f"{type(error).__name__}: {error}"
+            exchange.error = f"no answer: {type(error).__name__}: {error}"
+            self._copy_attempt(exchange)
             return exchange
+        self._copy_attempt(exchange)
         exchange.status = response.status_code
         exchange.response_headers = dict(response.headers)
-        exchange.response_text = response.text
+        exchange.response_text = response.content.decode(response.encoding or "utf-8", "replace")
+        if exchange.status in RETRY_STATUSES:
+            # Still rate limited or unavailable after the retries: not an answer a rule can judge.
+            raise SkipRule(
+                f"the provider kept answering {exchange.status} to {method} {path} "
+                f"(sent {exchange.retries + 1} times, waiting as Retry-After asked)"
+            )
         return exchange
+
+    def _copy_attempt(self, exchange: Exchange) -> None:
+        attempt = self.adapter.last_exchange
+        if attempt is not None:
+            exchange.at, exchange.retries = attempt.at, attempt.retries
 
     # -- the operations ------------------------------------------------------------------------
 
@@ -320,3 +251,11 @@ class ApiClient:
 
     def get(self, path: str, *, token: str = "a") -> Exchange:
         return self.send("GET", path, token=token)
+
+
+def guarded_session(adapter: GuardedAdapter) -> requests.Session:
+    """A session whose every request goes through the run's adapter."""
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -11,6 +11,9 @@ LAYERS = ("schema", "boundaries", "roundtrip", "lifecycle", "auth", "protocol")
 DEFAULT_MAX_EXAMPLES = 50
 DEFAULT_MAX_CREATES = 1000
 DEFAULT_PREFIX = "CT-"
+DEFAULT_TIMEOUT = 15.0  # seconds for one request, all of it
+DEFAULT_MAX_TIME = 1800.0  # seconds for the whole run
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,20 @@ class RunConfig:
     seed: int | None = None
     junit_xml: Path | None = None
     report: Path | None = None
+    html: Path | None = None
     rate_limit: str | None = None
     read_only: bool = False
     ticket_ids: tuple[str, ...] = ()
     max_creates: int | None = DEFAULT_MAX_CREATES
     mirror_key_prefix: str = DEFAULT_PREFIX
     layers: tuple[str, ...] = LAYERS
-    timeout: float = 15.0
+    timeout: float = DEFAULT_TIMEOUT
+    max_time: float | None = DEFAULT_MAX_TIME
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     spec_path: Path = OPENAPI_PATH
     lifecycle_path: Path = LIFECYCLE_PATH
+    strict: bool = False  # the mock's own choices fail the run too
+    jwt_secret: str | None = None  # an HS256 secret the provider accepts, to mint tokens of the suite's own
+    expired_token: str | None = None  # a token of tenant A's that has expired
     cleanup: bool = True
     progress: bool = True

@@ -1,20 +1,31 @@
-"""One run of the contract suite: probe the endpoint, run the layers, clean up, report."""
+"""One run of the contract suite: pre-flight, the layers, the clean-up; reports are the caller's."""
 
 from __future__ import annotations
 
 import random
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import TextIO
 
-from contracts import report
-from contracts.client import ApiClient, CreatedTicket, CreationBudget, MirrorKeys, RateLimiter, SkipRule
+from contracts import preflight
+from contracts.client import ApiClient, CreationBudget, MirrorKeys, SkipRule
 from contracts.config import LAYERS, RunConfig
 from contracts.context import Context, Progress
-from contracts.contract import Contract
 from contracts.layers import auth, boundaries, lifecycle, protocol, roundtrip, schema
-from contracts.results import LayerResult
+from contracts.results import LayerResult, LayerRun, RunResult
+from contracts.tokens import resolve_tokens
+from contracts.transport import (
+    GuardedAdapter,
+    Labels,
+    Limits,
+    Monitor,
+    RateLimiter,
+    RunHalted,
+    Traffic,
+    accepts_connections,
+)
+from spec.catalogue import Catalogue
+from spec.contract import Contract
 
 LAYER_MODULES = {
     "schema": schema,
@@ -26,99 +37,133 @@ LAYER_MODULES = {
 }
 assert tuple(LAYER_MODULES) == LAYERS
 
-
-class Unreachable(Exception):
-    """The endpoint did not answer at all."""
-
-
-@dataclass
-class RunResult:
-    config: RunConfig
-    seed: int
-    layers: list[LayerResult]
-    created: list[CreatedTicket] = field(default_factory=list)
-    requests_sent: int = 0
-    seconds: float = 0.0
-
-    @property
-    def violations(self) -> int:
-        return sum(layer.violations for layer in self.layers)
-
-    @property
-    def conforms(self) -> bool:
-        return all(rule.status != "failed" for layer in self.layers for rule in layer.rules)
-
-    def layer(self, name: str) -> LayerResult:
-        return next(layer for layer in self.layers if layer.name == name)
+SetupError = preflight.SetupError
 
 
 def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
-    """Check the endpoint of `config` against the contract; raise Unreachable if it never answers."""
+    """Check the endpoint of `config` against the contract. Raises SetupError (and RunHalted with
+    exit code 2 when the endpoint never answers) before any rule is judged; once rules run, a halted
+    run comes back as a result with what was checked so far."""
     started = time.monotonic()
     contract = Contract.load(config.spec_path, config.lifecycle_path)
+    catalogue = Catalogue.build(contract)
     seed = config.seed if config.seed is not None else random.randrange(1, 2**31)
-    tokens = {"a": config.token, **({"b": config.token_b} if config.token_b else {})}
+    tokens = resolve_tokens(config)
+    traffic = Traffic()
+    labels = Labels(tokens.labels())
+    monitor = Monitor(labels, lambda: 0 if accepts_connections(config.base_url) else None)
+    limits = Limits(
+        request_timeout=config.timeout,
+        max_response_bytes=config.max_response_bytes,
+        run_deadline=started + config.max_time if config.max_time else None,
+    )
+    adapter = GuardedAdapter(limiter=RateLimiter(config.rate_limit), limits=limits, monitor=monitor, traffic=traffic)
     client = ApiClient(
         config.base_url,
-        tokens,
+        tokens.by_role(),
+        labels=tokens.role_labels(),
         keys=MirrorKeys(config.mirror_key_prefix),
         budget=CreationBudget(config.max_creates),
-        limiter=RateLimiter(config.rate_limit),
+        adapter=adapter,
         read_only=config.read_only,
-        timeout=config.timeout,
     )
-    probe = client.get(contract.ticket_path(config.ticket_ids[0] if config.ticket_ids else "RED-1"))
-    if probe.error:
-        raise Unreachable(f"{config.base_url} did not answer: {probe.error}")
     progress = Progress(enabled=config.progress, stream=stream or sys.stderr)
-    ctx = Context(config, contract, client, seed, progress)
-    results = []
-    for name in config.layers:
-        result = LAYER_MODULES[name].run(ctx)
-        progress.done(result)
-        results.append(result)
-    if config.cleanup and not config.read_only:
-        clean_up(ctx)
+    ctx = Context(config, contract, catalogue, client, adapter, seed, progress, tokens)
+    preflight.check(ctx)
     outcome = RunResult(
-        config=config,
+        base_url=config.base_url,
         seed=seed,
-        layers=results,
-        created=list(client.created.values()),
-        requests_sent=client.requests_sent,
-        seconds=time.monotonic() - started,
+        layers=[],
+        catalogue=catalogue,
+        options=_options(config, tokens.minted),
+        replay={name: ctx.replay_command(name) for name in (*config.layers, "")},
+        strict=config.strict,
+        traffic=traffic,
     )
-    if config.junit_xml:
-        report.write_junit(outcome, config.junit_xml)
-    if config.report:
-        report.write_markdown(outcome, config.report, replay=ctx.replay_command)
+    for name in config.layers:
+        if adapter.halted is not None:
+            outcome.not_reached.append(name)
+            continue
+        try:
+            result = LAYER_MODULES[name].run(ctx)
+        except RunHalted:
+            assert ctx.current is not None
+            result = ctx.current.finish()
+        progress.done(result)
+        outcome.layers.append(result)
+    outcome.halted = adapter.halted
+    outcome.finding = adapter.halted.finding if adapter.halted else None
+    outcome.layers.insert(0, provider_layer(ctx, outcome))
+    if outcome.halted is not None:
+        progress.write(f"HALTED: {outcome.halted.reason}")
+    elif config.cleanup and not config.read_only:
+        clean_up(ctx)
+    outcome.created = list(client.created.values())
+    outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def provider_layer(ctx: Context, outcome: RunResult) -> LayerResult:
+    """The provider through the whole run: it answered, and no request took it down."""
+    layer = LayerRun("provider", "The provider through the whole run", ctx.catalogue, strict=ctx.config.strict)
+    rule = layer.new_rule(
+        "survives",
+        "the provider answers every request, and none takes it down",
+        ["http.server-survives", "http.answers-every-request"],
+    )
+    if outcome.finding is not None:
+        rule.violate(outcome.finding.message, *outcome.finding.exchanges, details=f"at {outcome.finding.at}")
+    elif outcome.halted is not None:
+        rule.halted = True
+        rule.skip(f"not checked to the end: {outcome.halted.reason}")
+    layer.add(rule)
+    return layer.finish()
+
+
+def _options(config: RunConfig, minted: bool) -> dict[str, object]:
+    return {
+        "max examples": config.max_examples,
+        "TO hook": config.to_hook,
+        "second tenant": bool(config.token_b) or minted,
+        "read-only": config.read_only,
+        "rate limit": config.rate_limit,
+        "strict": config.strict,
+        "tokens minted with --jwt-secret": minted,
+        "expired token": bool(config.expired_token),
+        "layers": ", ".join(config.layers),
+    }
 
 
 def clean_up(ctx: Context) -> None:
     """Ask to cancel, along TU edges, every ticket the run created that is still open."""
-    lifecycle, client = ctx.contract.lifecycle, ctx.client
-    key_limit = ctx.contract.update.max_length("mirrorKey")
+    lifecycle_, client = ctx.contract.lifecycle, ctx.client
+    key_limit = ctx.contract.update.max_length(ctx.contract.names.mirror_key)
     for ticket in list(client.created.values()):
-        state, _ = ctx.state_of(ticket.ticket_id, token=ticket.token)
+        try:
+            state, _ = ctx.state_of(ticket.ticket_id, token=ticket.token)
+        except (SkipRule, RunHalted) as reason:
+            ticket.cleanup = f"not read at the end of the run: {reason}"
+            continue
         ticket.final_state = state
+        cancel = lifecycle_.cancel_request
         if state is None:
             ticket.cleanup = "not readable at the end of the run"
             continue
-        if lifecycle.is_terminal(state) or state == lifecycle.cancel_request or lifecycle.cancel_request is None:
+        if lifecycle_.is_terminal(state) or state == cancel or cancel is None:
             ticket.cleanup = "left as it was"
             continue
         if key_limit is not None and len(ticket.mirror_key) > key_limit:
             ticket.cleanup = f"left in {state}: its mirrorKey is longer than an update accepts ({key_limit})"
             continue
         try:
-            route = lifecycle.route(lifecycle.cancel_request, source=state, sides=("TU",))
+            route = lifecycle_.route(cancel, source=state, sides=("TU",))
         except ValueError:
-            ticket.cleanup = f"left in {state}: no TU route to {lifecycle.cancel_request}"
+            ticket.cleanup = f"left in {state}: no TU route to {cancel}"
             continue
         for edge in route:
             try:
                 exchange = ctx.move(ticket.ticket_id, ticket.mirror_key, edge.target, "TU", token=ticket.token)
-            except SkipRule as reason:
+            except (SkipRule, RunHalted) as reason:
                 ticket.cleanup = f"left in {ticket.final_state}: {reason}"
                 break
             if exchange.status != 200:

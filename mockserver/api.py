@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, g, request
 
 from mockserver.auth import Authenticator
@@ -10,9 +12,17 @@ from mockserver.responses import json_response
 from mockserver.tickets import TicketService
 
 
+def flask_rule(path: str) -> str:
+    """An OpenAPI path as a Flask URL rule: `/troubleTicket/{ticketId}` -> `/troubleTicket/<ticketId>`."""
+    return re.sub(r"\{([^}/]+)\}", r"<\1>", path)
+
+
 def api_blueprint(service: TicketService, authenticator: Authenticator, *, max_body_bytes: int) -> Blueprint:
-    """The three operations of the spec."""
+    """The three operations of the spec, on the spec's paths."""
     api = Blueprint("api", __name__)
+    contract = service.contract
+    collection, item = flask_rule(contract.collection_path), flask_rule(contract.item_path)
+    parameter = contract.path_parameter
 
     @api.before_request
     def authenticate() -> None:
@@ -20,20 +30,20 @@ def api_blueprint(service: TicketService, authenticator: Authenticator, *, max_b
         if request.method != "OPTIONS":
             g.tenant = authenticator.tenant(request.headers.get("Authorization"))
 
-    @api.post("/troubleTicket")
+    @api.post(collection)
     def create_trouble_ticket() -> Response:
         parsed = read_body(request, service.create_rules, max_bytes=max_body_bytes)
         answer = service.create(g.tenant, parsed.body, parsed.files)
         return json_response(answer, 201, warnings=parsed.warnings + service.create_warnings(parsed.body))
 
-    @api.get("/troubleTicket/<ticket_id>")
-    def get_trouble_ticket(ticket_id: str) -> Response:
-        return json_response(service.read(g.tenant, ticket_id))
+    @api.get(item)
+    def get_trouble_ticket(**path: str) -> Response:
+        return json_response(service.read(g.tenant, path[parameter]))
 
-    @api.patch("/troubleTicket/<ticket_id>")
-    def update_trouble_ticket(ticket_id: str) -> Response:
+    @api.patch(item)
+    def update_trouble_ticket(**path: str) -> Response:
         parsed = read_body(request, service.update_rules, max_bytes=max_body_bytes)
-        answer = service.update(g.tenant, ticket_id, parsed.body, parsed.files)
+        answer = service.update(g.tenant, path[parameter], parsed.body, parsed.files)
         return json_response(answer, warnings=parsed.warnings)
 
     return api

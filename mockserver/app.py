@@ -32,6 +32,7 @@ from mockserver.responses import json_response
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
 from spec import lifecycle as lifecycle_module
+from spec.contract import Contract
 from spec.lifecycle import Lifecycle
 
 log = logging.getLogger("mockserver")
@@ -42,12 +43,19 @@ class MockParts:
     """The parts one app was built from, for tests and tools that look inside."""
 
     config: MockConfig
-    document: dict[str, Any]
-    lifecycle: Lifecycle
+    contract: Contract
     store: TicketStore
     journal: MemoryJournal | FileJournal
     service: TicketService
     authenticator: Authenticator
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.contract.document
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self.contract.lifecycle
 
 
 def create_app(
@@ -60,24 +68,28 @@ def create_app(
 ) -> Flask:
     """Build the mock. Each part defaults to what `config` names; tests may pass their own."""
     config = config or MockConfig()
-    document = document if document is not None else spec.load_openapi(config.spec_path)
-    lifecycle = lifecycle or lifecycle_module.load(config.lifecycle_path)
+    contract = Contract.from_document(
+        document if document is not None else spec.load_openapi(config.spec_path),
+        lifecycle or lifecycle_module.load(config.lifecycle_path),
+        spec_path=config.spec_path,
+        lifecycle_path=config.lifecycle_path,
+    )
     store = store or TicketStore(config.db)
     requests_seen = open_journal(config.db, config.journal_size)
     authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
-    service = TicketService.from_spec(document, store, lifecycle)
+    service = TicketService.of(contract, store)
 
     app = Flask(__name__)
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
-    app.extensions["mockserver"] = MockParts(config, document, lifecycle, store, requests_seen, service, authenticator)
+    app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator)
 
     app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
     app.register_blueprint(
         control_blueprint(service, authenticator, requests_seen, max_body_bytes=config.max_body_bytes)
     )
-    _serve_spec(app, document, config)
-    _register_error_handlers(app)
+    _serve_spec(app, contract.document, config)
+    _register_error_handlers(app, contract)
     _register_journal(app, requests_seen)
     return app
 
@@ -95,17 +107,18 @@ def _serve_spec(app: Flask, document: dict[str, Any], config: MockConfig) -> Non
         return Response(spec_json, mimetype="application/json")
 
 
-def _register_error_handlers(app: Flask) -> None:
+def _register_error_handlers(app: Flask, contract: Contract) -> None:
     """Every failure leaves as the contract's JSON error body."""
+    served = sorted(contract.methods)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return json_response(error.to_dict(), error.status, headers=error.headers)
+        return json_response(error.to_dict(contract), error.status, headers=error.headers)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         if error.code == 404:
-            return api_error(PathNotFound(request.path))
+            return api_error(PathNotFound(request.path, served))
         if error.code == 405:
             allowed = sorted(getattr(error, "valid_methods", None) or [])
             return api_error(MethodNotAllowed(request.method, request.path, allowed))
@@ -122,7 +135,7 @@ def _register_error_handlers(app: Flask) -> None:
     def unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return json_response(
-            {"remoteException": f"internal error in the mock ({type(error).__name__}); see its log"}, 500
+            {contract.errors.remote: f"internal error in the mock ({type(error).__name__}); see its log"}, 500
         )
 
 

@@ -12,9 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from mockserver.errors import IllegalArgument, PayloadTooLarge, RequiredFieldsMissing, UnsupportedMediaType
 from mockserver.store import Attachment
 from mockserver.validation import OperationRules
-
-JSON = "application/json"
-MULTIPART = "multipart/form-data"
+from spec import JSON, MULTIPART
 
 
 @dataclass

@@ -82,10 +82,14 @@ def _serve(args: argparse.Namespace) -> int:
         lifecycle_path=args.lifecycle,
     )
     try:
-        create_app(config)  # fail here, with one clear message, rather than in every worker
+        checked = create_app(config)  # fail here, with one clear message, rather than in every worker
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
         return 2
+    # Closed before the workers fork: a connection left to the garbage collector would be closed
+    # inside a worker, where SQLite's locks and WAL are shared with the others.
+    checked.extensions["mockserver"].store.close()
+    del checked
     secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
     print(
         f"Trouble Ticket mock on http://{args.host}:{args.port} (store {args.db}, {args.workers} workers, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
 
+from mockserver.api import flask_rule
 from mockserver.auth import Authenticator
 from mockserver.bodies import read_body
 from mockserver.errors import IllegalArgument, TicketNotFound
@@ -27,13 +28,14 @@ def control_blueprint(
 ) -> Blueprint:
     """Routes under /_mock."""
     control = Blueprint("control", __name__, url_prefix=PREFIX)
+    parameter = service.contract.path_parameter
 
-    @control.post("/troubleTicket/<ticket_id>/transition")
-    def transition(ticket_id: str) -> Response:
+    @control.post(flask_rule(service.contract.item_path) + "/transition")
+    def transition(**path: str) -> Response:
         """Apply a TO edge to the caller's ticket, with the same validation as PATCH."""
         g.tenant = authenticator.tenant(request.headers.get("Authorization"))
         parsed = read_body(request, service.transition_rules, max_bytes=max_body_bytes)
-        return json_response(service.transition(g.tenant, ticket_id, parsed.body), warnings=parsed.warnings)
+        return json_response(service.transition(g.tenant, path[parameter], parsed.body), warnings=parsed.warnings)
 
     @control.get("/health")
     def health() -> Response:
@@ -51,12 +53,12 @@ def control_blueprint(
     @control.get("/tickets")
     def tickets() -> Response:
         """Every ticket (or one tenant's, ?tenant=) with its full history."""
-        return json_response({"tickets": service.store.history(request.args.get("tenant") or None)})
+        return json_response({"tickets": service.history(request.args.get("tenant") or None)})
 
     @control.get("/tickets/<ticket_id>/attachments/<int:attachment_id>")
     def attachment(ticket_id: str, attachment_id: int) -> Response:
         """One stored attachment, as the bytes that were sent."""
-        found = service.store.attachment(request.args.get("tenant") or None, ticket_id, attachment_id)
+        found = service.attachment(request.args.get("tenant") or None, ticket_id, attachment_id)
         if found is None:
             raise TicketNotFound(f"{ticket_id} attachment {attachment_id}")
         response = Response(found.content, mimetype=found.mime_type or "application/octet-stream")

@@ -1,19 +1,23 @@
-"""The mock's errors, each mapped once to the contract's error body and status code."""
+"""The mock's errors, each mapped once to the contract's error body and status code.
+
+An error knows its kind (which of the contract's three error bodies it is) and its message;
+the body's key and the `required fields:` wording are the contract's, read from the spec.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-ILLEGAL_ARGUMENT = "illegalArgumentException"
-REMOTE = "remoteException"
-OBJECT_NOT_FOUND = "objectNotFoundException"
+from spec.contract import Contract
+
+ErrorKind = Literal["illegal_argument", "remote", "not_found"]
 
 
 class ApiError(Exception):
     """An answer the contract documents: a status code and a one-key JSON body."""
 
     status: int = 400
-    key: ClassVar[str] = ILLEGAL_ARGUMENT
+    kind: ClassVar[ErrorKind] = "illegal_argument"
 
     def __init__(self, message: str, *, headers: dict[str, str] | None = None, status: int | None = None) -> None:
         super().__init__(message)
@@ -22,9 +26,12 @@ class ApiError(Exception):
         if status is not None:
             self.status = status
 
-    def to_dict(self) -> dict[str, str]:
-        """The error body."""
-        return {self.key: self.message}
+    def to_dict(self, contract: Contract) -> dict[str, str]:
+        """The error body, under the contract's key for this kind of error."""
+        return {getattr(contract.errors, self.kind): self.render(contract)}
+
+    def render(self, contract: Contract) -> str:
+        return self.message
 
 
 class IllegalArgument(ApiError):
@@ -35,15 +42,18 @@ class RequiredFieldsMissing(IllegalArgument):
     """Required fields absent or null, named in the schema's order."""
 
     def __init__(self, fields: list[str]) -> None:
-        super().__init__("required fields: " + ",".join(fields))
+        super().__init__("missing: " + ", ".join(fields))  # answered in the contract's own wording
         self.fields = fields
+
+    def render(self, contract: Contract) -> str:
+        return contract.required_message.format(self.fields)
 
 
 class TicketNotFound(ApiError):
     """No ticket with this id for this tenant (GET answers 404)."""
 
     status = 404
-    key = OBJECT_NOT_FOUND
+    kind = "not_found"
 
     def __init__(self, ticket_id: str) -> None:
         super().__init__(f"trouble ticket {ticket_id} not found")
@@ -58,7 +68,7 @@ class TicketNotFoundOnUpdate(TicketNotFound):
 class StoreUnavailable(ApiError):
     """The ticket store could not serve the request (RemoteException)."""
 
-    key = REMOTE
+    kind = "remote"
 
 
 class Unauthorized(ApiError):
@@ -93,7 +103,7 @@ class MethodNotAllowed(ApiError):
 
 class PathNotFound(ApiError):
     status = 404
-    key = OBJECT_NOT_FOUND
+    kind = "not_found"
 
-    def __init__(self, path: str) -> None:
-        super().__init__(f"no such path: {path} (the API serves /troubleTicket and /troubleTicket/{{ticketId}})")
+    def __init__(self, path: str, served: list[str]) -> None:
+        super().__init__(f"no such path: {path} (the API serves {' and '.join(served)})")

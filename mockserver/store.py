@@ -1,8 +1,9 @@
 """The ticket store: SQLite, shared safely by every thread and worker process serving one file.
 
 It keeps tickets and their history (every state, dialog and attachment, and who sent it).
-It knows no API rule: an update hands it a `decide` function that runs inside the write
-transaction, so a rule checked there cannot race with another worker.
+It knows no API rule, not even how ticket ids look: a ticket is its sequence number here. An
+update hands it a `decide` function that runs inside the write transaction, so a rule checked
+there cannot race with another worker.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA_VERSION = 1
-TICKET_PREFIX = "RED-"
-_TICKET_ID = re.compile(r"RED-([1-9][0-9]{0,10})", re.ASCII)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -66,16 +64,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def ticket_id_of(seq: int) -> str:
-    return f"{TICKET_PREFIX}{seq}"
-
-
-def seq_of(ticket_id: str) -> int | None:
-    """The sequence number behind a ticket id, or None for an id the store never issues."""
-    match = _TICKET_ID.fullmatch(ticket_id)
-    return int(match.group(1)) if match else None
-
-
 @dataclass(frozen=True)
 class Attachment:
     name: str
@@ -85,9 +73,9 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Ticket:
-    """A stored ticket: its id, owner, state and the fields the TU and TO have sent."""
+    """A stored ticket: its sequence number, owner, state and the fields the TU and TO have sent."""
 
-    ticket_id: str
+    seq: int
     tenant: str
     mirror_key: str
     state: str
@@ -108,12 +96,20 @@ class Change:
     attachments: list[Attachment] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TicketHistory:
+    """A ticket with every event of its life, oldest first, and its attachments' metadata."""
+
+    ticket: Ticket
+    events: list[dict[str, Any]]
+
+
 class DuplicateMirrorKey(Exception):
     """The tenant already has a ticket with this mirrorKey."""
 
-    def __init__(self, ticket_id: str) -> None:
-        super().__init__(ticket_id)
-        self.ticket_id = ticket_id
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
 
 
 class TicketStore:
@@ -224,24 +220,21 @@ class TicketStore:
                 existing = conn.execute(
                     "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
                 ).fetchone()
-                raise DuplicateMirrorKey(ticket_id_of(existing["seq"])) from None
+                raise DuplicateMirrorKey(existing["seq"]) from None
             assert seq is not None
             change = Change(side="TU", actor=tenant, state=state, dialog=dialog, fields=fields, attachments=attachments)
             self._record_event(conn, seq, None, change, at)
-        return Ticket(ticket_id_of(seq), tenant, mirror_key, state, fields, at, at)
+        return Ticket(seq, tenant, mirror_key, state, fields, at, at)
 
-    def get(self, tenant: str, ticket_id: str) -> Ticket | None:
-        """The tenant's ticket with this id, or None."""
-        seq = seq_of(ticket_id)
-        if seq is None:
-            return None
+    def get(self, tenant: str, seq: int) -> Ticket | None:
+        """The tenant's ticket with this sequence number, or None."""
         with self._connection() as conn:
             row = conn.execute("SELECT * FROM tickets WHERE seq = ? AND tenant = ?", (seq, tenant)).fetchone()
         return _ticket(row) if row else None
 
-    def update(self, tenant: str, ticket_id: str, decide: Callable[[Ticket | None], Change]) -> Ticket:
-        """Apply `decide(current ticket)`'s change atomically; `decide` may raise to refuse it."""
-        seq = seq_of(ticket_id)
+    def update(self, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change]) -> Ticket:
+        """Apply `decide(current ticket)`'s change atomically; `decide` may raise to refuse it.
+        A `seq` of None (an id no ticket can have) meets `decide(None)` like an unknown ticket."""
         at = now_iso()
         with self._transaction() as conn:
             row = None
@@ -256,7 +249,7 @@ class TicketStore:
                 (change.state, json.dumps(fields), at, seq),
             )
             self._record_event(conn, seq, current.state, change, at)
-        return Ticket(current.ticket_id, tenant, current.mirror_key, change.state, fields, current.created_at, at)
+        return Ticket(seq, tenant, current.mirror_key, change.state, fields, current.created_at, at)
 
     @staticmethod
     def _record_event(conn: sqlite3.Connection, seq: int, from_state: str | None, change: Change, at: str) -> None:
@@ -283,7 +276,7 @@ class TicketStore:
                 ],
             )
 
-    def history(self, tenant: str | None = None) -> list[dict[str, Any]]:
+    def history(self, tenant: str | None = None) -> list[TicketHistory]:
         """Every ticket (of one tenant, or all) with its events and attachment metadata."""
         with self._connection() as conn:
             where, args = ("WHERE tenant = ?", (tenant,)) if tenant else ("", ())
@@ -296,24 +289,11 @@ class TicketStore:
                     " WHERE ticket_seq = ? ORDER BY id",
                     (row["seq"],),
                 ).fetchall()
-                ticket = _ticket(row)
-                tickets.append(
-                    {
-                        "ticketId": ticket.ticket_id,
-                        "tenant": ticket.tenant,
-                        "mirrorKey": ticket.mirror_key,
-                        "baseTroubleTicketState": ticket.state,
-                        "createdAt": ticket.created_at,
-                        "updatedAt": ticket.updated_at,
-                        "fields": ticket.fields,
-                        "history": [_event(event, files) for event in events],
-                    }
-                )
+                tickets.append(TicketHistory(_ticket(row), [_event(event, files) for event in events]))
         return tickets
 
-    def attachment(self, tenant: str | None, ticket_id: str, attachment_id: int) -> Attachment | None:
+    def attachment(self, tenant: str | None, seq: int, attachment_id: int) -> Attachment | None:
         """One stored attachment's content."""
-        seq = seq_of(ticket_id)
         with self._connection() as conn:
             row = conn.execute(
                 "SELECT a.name, a.mime_type, a.content FROM attachments a JOIN tickets t ON t.seq = a.ticket_seq"
@@ -321,6 +301,18 @@ class TicketStore:
                 (attachment_id, seq, tenant, tenant),
             ).fetchone()
         return Attachment(row["name"], row["mime_type"], row["content"]) if row else None
+
+    def close(self) -> None:
+        """Close this process's connection. A connection must never be closed, or used, in a forked
+        child: closing it there drops the parent's locks and may checkpoint away the shared WAL."""
+        if self._memory:
+            self._shared.close()
+            return
+        local = self._local
+        if getattr(local, "pid", None) == os.getpid():
+            local.conn.close()
+            os.close(local.lock_fd)
+            local.pid = None
 
     def reset(self, tenant: str | None = None) -> int:
         """Forget one tenant's tickets, or every ticket; return how many went."""
@@ -332,7 +324,7 @@ class TicketStore:
 
 def _ticket(row: sqlite3.Row) -> Ticket:
     return Ticket(
-        ticket_id=ticket_id_of(row["seq"]),
+        seq=row["seq"],
         tenant=row["tenant"],
         mirror_key=row["mirror_key"],
         state=row["state"],

@@ -1,7 +1,7 @@
 """What the provider does with a ticket: create, read, update and the TO's own transitions.
 
 Everything here works on plain data: the HTTP layer parses and authenticates, the store
-persists, the lifecycle decides. Response shapes are read from the spec's response schemas.
+persists, the lifecycle decides. Field names, ticket ids and answer shapes are the contract's.
 """
 
 from __future__ import annotations
@@ -9,131 +9,108 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import spec
 from mockserver.errors import (
     IllegalArgument,
     RequiredFieldsMissing,
     TicketNotFound,
     TicketNotFoundOnUpdate,
 )
-from mockserver.store import Attachment, Change, DuplicateMirrorKey, Ticket, TicketStore
-from mockserver.validation import BodyRules, OperationRules, decode_base64
-from spec.lifecycle import Lifecycle, Side
-
-STATE = "baseTroubleTicketState"
-# Fields that identify a ticket or carry files: kept in their own columns and tables.
-_NOT_STORED_AS_FIELDS = {"ticketId", "mirrorKey", STATE, "attachments"}
-
-
-def _projection(schema: dict[str, Any]) -> list[tuple[str, str, Any]]:
-    """(response name, stored name, declared type) for each property of a response schema."""
-    return [
-        (name, prop.get("x-request-field", name), prop.get("type"))
-        for name, prop in schema.get("properties", {}).items()
-    ]
-
-
-def _project(projection: list[tuple[str, str, Any]], values: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for name, source, declared in projection:
-        if source in values:
-            value = values[source]
-            # The PATCH answer declares preferredPriority a string: serialize to the declared type.
-            if declared == "string" and isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)
-            out[name] = value
-    return out
+from mockserver.store import Attachment, Change, DuplicateMirrorKey, Ticket, TicketHistory, TicketStore
+from mockserver.validation import BodyRules, OperationRules
+from spec.bodies import decode_base64
+from spec.contract import Contract, project
+from spec.lifecycle import Side
 
 
 @dataclass
 class TicketService:
-    """The provider's behaviour over a store, following the spec and the lifecycle."""
+    """The provider's behaviour over a store, following the contract."""
 
+    contract: Contract
     store: TicketStore
-    lifecycle: Lifecycle
     create_rules: OperationRules
     update_rules: OperationRules
     transition_rules: OperationRules
-    created_view: list[tuple[str, str, Any]]
-    ticket_view: list[tuple[str, str, Any]]
-    updated_view: list[tuple[str, str, Any]]
 
     @classmethod
-    def from_spec(cls, document: dict[str, Any], store: TicketStore, lifecycle: Lifecycle) -> TicketService:
-        """Build the service with every rule and response shape read from the OpenAPI document."""
-        update_rules = OperationRules.from_spec(document, "updateTroubleTicket")
+    def of(cls, contract: Contract, store: TicketStore) -> TicketService:
+        """The service with every rule built from the contract."""
+        update_rules = OperationRules.of(contract.update)
         return cls(
+            contract=contract,
             store=store,
-            lifecycle=lifecycle,
-            create_rules=OperationRules.from_spec(document, "createTroubleTicket"),
+            create_rules=OperationRules.of(contract.create),
             update_rules=update_rules,
-            transition_rules=transition_rules_from(update_rules),
-            created_view=_projection(spec.response_schema(document, "createTroubleTicket", "201")),
-            ticket_view=_projection(spec.response_schema(document, "getTroubleTicket", "200")),
-            updated_view=_projection(spec.response_schema(document, "updateTroubleTicket", "200")),
+            transition_rules=transition_rules_from(update_rules, contract),
         )
+
+    def ticket_id(self, ticket: Ticket) -> str:
+        return self.contract.ticket_ids.of(ticket.seq)
 
     def create(self, tenant: str, body: dict[str, Any], files: list[Attachment]) -> dict[str, Any]:
         """Open a ticket for `tenant`; the body has passed `create_rules`."""
-        fields = self._stored_fields(body, self.create_rules)
-        mirror_key = body["mirrorKey"]
+        names = self.contract.names
+        mirror_key = body[names.mirror_key]
         try:
             ticket = self.store.create(
                 tenant=tenant,
                 mirror_key=mirror_key,
-                state=body[STATE],
-                fields=fields,
-                dialog=body.get("dialog"),
-                attachments=embedded_attachments(body) + files,
+                state=body[names.state],
+                fields=self._stored_fields(body, self.create_rules),
+                dialog=body.get(names.dialog),
+                attachments=self.embedded_attachments(body) + files,
             )
         except DuplicateMirrorKey as duplicate:
             raise IllegalArgument(
-                f"mirrorKey: {mirror_key!r} already belongs to trouble ticket {duplicate.ticket_id}; "
-                "a mirrorKey opens one ticket only"
+                f"{names.mirror_key}: {mirror_key!r} already belongs to trouble ticket "
+                f"{self.contract.ticket_ids.of(duplicate.seq)}; a {names.mirror_key} opens one ticket only"
             ) from None
-        return _project(self.created_view, self._values(ticket))
+        return project(self.contract.created_view, self._values(ticket))
 
     def create_warnings(self, body: dict[str, Any]) -> list[str]:
         """What an integrator should hear about an accepted create (the spec's own traps)."""
-        limit = self.update_rules.body.properties.get("mirrorKey", {}).get("maxLength")
-        key = body.get("mirrorKey", "")
+        name = self.contract.names.mirror_key
+        limit = self.contract.update.max_length(name)
+        key = body.get(name, "")
         if limit is not None and len(key) > limit:
             return [
-                f"mirrorKey has {len(key)} characters but an update accepts at most {limit}: "
+                f"{name} has {len(key)} characters but an update accepts at most {limit}: "
                 "this ticket can never be updated"
             ]
         return []
 
     def read(self, tenant: str, ticket_id: str) -> dict[str, Any]:
         """The tenant's ticket as GET shows it."""
-        ticket = self.store.get(tenant, ticket_id)
+        seq = self.contract.ticket_ids.sequence(ticket_id)
+        ticket = self.store.get(tenant, seq) if seq is not None else None
         if ticket is None:
             raise TicketNotFound(ticket_id)
         return self.view(ticket)
 
     def view(self, ticket: Ticket) -> dict[str, Any]:
-        return _project(self.ticket_view, self._values(ticket))
+        return project(self.contract.ticket_view, self._values(ticket))
 
     def update(self, tenant: str, ticket_id: str, body: dict[str, Any], files: list[Attachment]) -> dict[str, Any]:
         """Apply a TU update (PATCH); the body has passed `update_rules`."""
+        names = self.contract.names
 
         def decide(ticket: Ticket | None) -> Change:
             if ticket is None:
                 raise TicketNotFoundOnUpdate(ticket_id)
-            if body["ticketId"] != ticket_id:
+            if body[names.ticket_id] != ticket_id:
                 raise IllegalArgument(
-                    f"ticketId: the body names {body['ticketId']!r} but the path names {ticket_id!r}; "
+                    f"{names.ticket_id}: the body names {body[names.ticket_id]!r} but the path names {ticket_id!r}; "
                     "they must be equal"
                 )
-            if body["mirrorKey"] != ticket.mirror_key:
+            if body[names.mirror_key] != ticket.mirror_key:
                 raise IllegalArgument(
-                    f"mirrorKey: {body['mirrorKey']!r} is not the mirrorKey of trouble ticket {ticket_id} "
-                    f"({ticket.mirror_key!r})"
+                    f"{names.mirror_key}: {body[names.mirror_key]!r} is not the {names.mirror_key} of trouble "
+                    f"ticket {ticket_id} ({ticket.mirror_key!r})"
                 )
             return self._change(ticket, body, files, side="TU", actor=tenant, rules=self.update_rules)
 
-        ticket = self.store.update(tenant, ticket_id, decide)
-        return _project(self.updated_view, {**self._values(ticket), "dialog": body["dialog"]})
+        ticket = self.store.update(tenant, self.contract.ticket_ids.sequence(ticket_id), decide)
+        return project(self.contract.update_view, {**self._values(ticket), names.dialog: body[names.dialog]})
 
     def transition(self, tenant: str, ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Apply a TO edge (the mock's test hook); the body has passed `transition_rules`."""
@@ -143,7 +120,28 @@ class TicketService:
                 raise TicketNotFound(ticket_id)
             return self._change(ticket, body, [], side="TO", actor=f"TO (hook, {tenant})", rules=self.transition_rules)
 
-        return self.view(self.store.update(tenant, ticket_id, decide))
+        return self.view(self.store.update(tenant, self.contract.ticket_ids.sequence(ticket_id), decide))
+
+    def history(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every ticket (of one tenant, or all) with its full history, as the control API shows it."""
+        return [self._history_entry(entry) for entry in self.store.history(tenant)]
+
+    def _history_entry(self, entry: TicketHistory) -> dict[str, Any]:
+        names, ticket = self.contract.names, entry.ticket
+        return {
+            names.ticket_id: self.ticket_id(ticket),
+            "tenant": ticket.tenant,
+            names.mirror_key: ticket.mirror_key,
+            names.state: ticket.state,
+            "createdAt": ticket.created_at,
+            "updatedAt": ticket.updated_at,
+            "fields": ticket.fields,
+            "history": entry.events,
+        }
+
+    def attachment(self, tenant: str | None, ticket_id: str, attachment_id: int) -> Attachment | None:
+        seq = self.contract.ticket_ids.sequence(ticket_id)
+        return self.store.attachment(tenant, seq, attachment_id) if seq is not None else None
 
     def _change(
         self,
@@ -155,49 +153,52 @@ class TicketService:
         actor: str,
         rules: OperationRules,
     ) -> Change:
-        target = body[STATE]
-        refusal = self.lifecycle.refusal(ticket.state, target, side)
+        names, lifecycle = self.contract.names, self.contract.lifecycle
+        target = body[names.state]
+        refusal = lifecycle.refusal(ticket.state, target, side)
         if refusal:
-            raise IllegalArgument(f"{STATE}: {refusal}")
-        missing = [name for name in self.lifecycle.entry_requirements(ticket.state, target) if body.get(name) is None]
+            raise IllegalArgument(f"{names.state}: {refusal}")
+        missing = [name for name in lifecycle.entry_requirements(ticket.state, target) if body.get(name) is None]
         if missing:
             raise RequiredFieldsMissing(missing)
         return Change(
             side=side,
             actor=actor,
             state=target,
-            dialog=body.get("dialog"),
+            dialog=body.get(names.dialog),
             fields=self._stored_fields(body, rules),
-            attachments=embedded_attachments(body) + files,
+            attachments=self.embedded_attachments(body) + files,
         )
 
-    @staticmethod
-    def _stored_fields(body: dict[str, Any], rules: OperationRules) -> dict[str, Any]:
+    def _stored_fields(self, body: dict[str, Any], rules: OperationRules) -> dict[str, Any]:
+        kept_apart = self.contract.names.identifying  # in their own columns and tables
         return {
-            name: body[name]
-            for name in rules.body.properties
-            if name not in _NOT_STORED_AS_FIELDS and body.get(name) is not None
+            name: body[name] for name in rules.body.properties if name not in kept_apart and body.get(name) is not None
         }
 
-    @staticmethod
-    def _values(ticket: Ticket) -> dict[str, Any]:
-        return {**ticket.fields, "ticketId": ticket.ticket_id, "mirrorKey": ticket.mirror_key, STATE: ticket.state}
+    def _values(self, ticket: Ticket) -> dict[str, Any]:
+        names = self.contract.names
+        return {
+            **ticket.fields,
+            names.ticket_id: self.ticket_id(ticket),
+            names.mirror_key: ticket.mirror_key,
+            names.state: ticket.state,
+        }
+
+    def embedded_attachments(self, body: dict[str, Any]) -> list[Attachment]:
+        """The base64 attachments of a JSON body (already checked by the schema's `format: byte`)."""
+        names, found = self.contract.attachment_names, []
+        for item in body.get(self.contract.names.attachments) or ():
+            content = decode_base64(item[names.content])
+            assert content is not None, "the schema's format check lets only base64 through"
+            found.append(Attachment(name=item[names.name], mime_type=item.get(names.media_type), content=content))
+        return found
 
 
-def embedded_attachments(body: dict[str, Any]) -> list[Attachment]:
-    """The base64 attachments of a JSON body (already checked by the schema's `format: byte`)."""
-    found = []
-    for item in body.get("attachments") or ():
-        content = decode_base64(item["content"])
-        assert content is not None, "the schema's format check lets only base64 through"
-        found.append(Attachment(name=item["name"], mime_type=item.get("mimeType"), content=content))
-    return found
-
-
-def transition_rules_from(update_rules: OperationRules) -> OperationRules:
+def transition_rules_from(update_rules: OperationRules, contract: Contract) -> OperationRules:
     """The TO hook's body: the update's, less the ids that the hook's path already gives."""
     schema = dict(update_rules.body.schema)
-    ids = {"ticketId", "mirrorKey"}
+    ids = {contract.names.ticket_id, contract.names.mirror_key}
     schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in ids}
     schema["required"] = [name for name in schema.get("required", ()) if name not in ids]
     return OperationRules(

@@ -7,39 +7,15 @@ then every other rule of the schema (each violation named with its field and rul
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
 
-import spec
 from mockserver.errors import IllegalArgument, RequiredFieldsMissing
-from spec.bodies import BodyShape, field_path
-
-_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-
-
-def decode_base64(text: str) -> bytes | None:
-    """Standard base64 with optional padding; None when no encoder could have produced it."""
-    if not _BASE64_TEXT.fullmatch(text):
-        return None
-    unpadded = text.rstrip("=")
-    padding = len(text) - len(unpadded)
-    if len(unpadded) % 4 == 1 or (padding and padding != -len(unpadded) % 4):
-        return None
-    try:
-        return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
-    except binascii.Error:
-        return None
-
-
-def _is_base64(text: str) -> bool:
-    return decode_base64(text) is not None
-
+from spec.bodies import BodyShape, field_path, is_base64
+from spec.contract import Body
 
 def _json_type(value: Any) -> str:
     if value is None:
@@ -89,7 +65,7 @@ class BodyRules:
     schema: dict[str, Any]
 
     def __post_init__(self) -> None:
-        validator = jsonschema_rs.validator_for(self.schema, validate_formats=True, formats={"byte": _is_base64})
+        validator = jsonschema_rs.validator_for(self.schema, validate_formats=True, formats={"byte": is_base64})
         object.__setattr__(self, "_validator", validator)
         object.__setattr__(self, "_shape", BodyShape.of(self.schema))
         integers = [name for name, prop in self.properties.items() if prop.get("type") == "integer"]
@@ -146,14 +122,6 @@ class OperationRules:
     multipart_file_part: str
 
     @classmethod
-    def from_spec(cls, document: dict[str, Any], operation_id: str) -> OperationRules:
-        """Read an operation's rules from the OpenAPI document."""
-        body = BodyRules(spec.request_schema(document, operation_id, spec.JSON))
-        multipart = spec.request_schema(document, operation_id, spec.MULTIPART)
-        (data_part,) = spec.required_in_order(multipart)
-        (file_part,) = [
-            name
-            for name, part in multipart["properties"].items()
-            if part.get("type") == "array" and part.get("items", {}).get("format") == "binary"
-        ]
-        return cls(body=body, multipart_data_part=data_part, multipart_file_part=file_part)
+    def of(cls, body: Body) -> OperationRules:
+        """The rules of a request body as the contract reads it from the spec."""
+        return cls(body=BodyRules(body.schema), multipart_data_part=body.data_part, multipart_file_part=body.file_part)

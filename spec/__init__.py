@@ -17,6 +17,7 @@ import yaml
 SPEC_DIR = Path(__file__).resolve().parent
 OPENAPI_PATH = SPEC_DIR / "openapi.yaml"
 LIFECYCLE_PATH = SPEC_DIR / "lifecycle.yaml"
+RULES_PATH = SPEC_DIR / "rules.yaml"
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -34,6 +35,18 @@ def _load_yaml(path: str) -> dict[str, Any]:
     if not isinstance(document, dict) or "paths" not in document:
         raise ValueError(f"{path}: not an OpenAPI document (no 'paths')")
     return document
+
+
+def lifecycle_path_of(document: dict[str, Any], spec_path: str | Path) -> Path:
+    """The lifecycle file a spec names (`info.x-lifecycle`, beside the spec), else the shipped one."""
+    name = document.get("info", {}).get("x-lifecycle")
+    return Path(spec_path).resolve().parent / name if name else LIFECYCLE_PATH
+
+
+def rules_path_of(document: dict[str, Any], spec_path: str | Path) -> Path | None:
+    """The file of the contract's own rules a spec names (`x-rules`, beside the spec), if any."""
+    name = document.get("x-rules")
+    return Path(spec_path).resolve().parent / name if name else None
 
 
 def resolve(node: Any, document: dict[str, Any], _seen: tuple[str, ...] = ()) -> Any:

@@ -7,10 +7,34 @@ these names; the contract suite checks that a provider does.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import spec
+
+
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def decode_base64(text: str) -> bytes | None:
+    """Standard base64 with optional padding (CONTRACT.md); None when no encoder could have made it."""
+    if not _BASE64_TEXT.fullmatch(text):
+        return None
+    unpadded = text.rstrip("=")
+    padding = len(text) - len(unpadded)
+    if len(unpadded) % 4 == 1 or (padding and padding != -len(unpadded) % 4):
+        return None
+    try:
+        return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
+    except binascii.Error:
+        return None
+
+
+def is_base64(text: str) -> bool:
+    return decode_base64(text) is not None
 
 
 def field_path(parts: list[str | int]) -> str:

@@ -39,6 +39,7 @@ class Lifecycle:
     requires_on_entry: Mapping[str, tuple[str, ...]]
     transitions: tuple[Transition, ...]
     cancel_request: str | None = None
+    source: str = "contract"  # where the table comes from (see x-sources in openapi.yaml)
 
     def is_terminal(self, state: str) -> bool:
         """True when a ticket in `state` accepts no update."""
@@ -142,4 +143,5 @@ def _parse(data: dict) -> Lifecycle:
         requires_on_entry=requires,
         transitions=transitions,
         cancel_request=cancel_request,
+        source=data.get("source", "contract"),
     )

@@ -1,13 +1,16 @@
 """Deliberate provider bugs, each a small named modifier of the mock, for proving the suite's teeth.
 
 Test code only: nothing in `mockserver` can switch these on. Each fault builds a mock that is
-correct but for one realistic bug, and names the layer of the contract suite that must report it.
+correct but for one realistic bug, and names the layer of the contract suite that must report it
+and the contract rule (`spec.catalogue`) it breaks.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,7 @@ from mockserver.auth import Authenticator
 from mockserver.errors import IllegalArgument
 from mockserver.store import Change, DuplicateMirrorKey, Ticket, TicketStore
 from spec import lifecycle as lifecycle_module
+from spec.contract import Contract
 from spec.lifecycle import Transition
 from tests.support import SECRET
 
@@ -31,6 +35,7 @@ CONFIG = MockConfig(jwt_secret=SECRET)
 class Fault:
     name: str
     layer: str  # the suite's layer that must report it
+    breaks: str  # the contract rule its report must name
     bug: str
     build: Callable[[], Flask]
 
@@ -193,8 +198,8 @@ def _delete_answers_204() -> Flask:
 class UpdateNotPersisted(TicketStore):
     """Answers every update as done but keeps nothing."""
 
-    def update(self, tenant: str, ticket_id: str, decide: Callable[[Ticket | None], Change]) -> Ticket:
-        current = self.get(tenant, ticket_id)
+    def update(self, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change]) -> Ticket:
+        current = self.get(tenant, seq) if seq is not None else None
         change = decide(current)
         assert current is not None
         return dataclasses.replace(current, state=change.state, fields={**current.fields, **change.fields})
@@ -203,20 +208,20 @@ class UpdateNotPersisted(TicketStore):
 class CustomerNotReplaced(TicketStore):
     """Keeps an update's fields but the customer count."""
 
-    def update(self, tenant: str, ticket_id: str, decide: Callable[[Ticket | None], Change]) -> Ticket:
+    def update(self, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change]) -> Ticket:
         def forgetful(ticket: Ticket | None) -> Change:
             change = decide(ticket)
             return dataclasses.replace(change, fields={k: v for k, v in change.fields.items() if k != "customer"})
 
-        return super().update(tenant, ticket_id, forgetful)
+        return super().update(tenant, seq, forgetful)
 
 
 class TenantLeak(TicketStore):
     """Finds a ticket by id whoever asks."""
 
-    def get(self, tenant: str, ticket_id: str) -> Ticket | None:
-        owners = [t["tenant"] for t in self.history() if t["ticketId"] == ticket_id]
-        return super().get(owners[0], ticket_id) if owners else None
+    def get(self, tenant: str, seq: int) -> Ticket | None:
+        owners = [entry.ticket.tenant for entry in self.history() if entry.ticket.seq == seq]
+        return super().get(owners[0], seq) if owners else None
 
 
 class RepeatedKeyNewTicket(TicketStore):
@@ -226,7 +231,7 @@ class RepeatedKeyNewTicket(TicketStore):
         try:
             return super().create(mirror_key=mirror_key, **fields)
         except DuplicateMirrorKey as duplicate:
-            ticket = super().create(mirror_key=f"{mirror_key}~{duplicate.ticket_id}", **fields)
+            ticket = super().create(mirror_key=f"{mirror_key}~{duplicate.seq}", **fields)
             return dataclasses.replace(ticket, mirror_key=mirror_key)
 
 
@@ -250,7 +255,7 @@ def _refused_move_keeps_dialog() -> Flask:
                     fields={"dialog": body["dialog"]},
                 )
 
-            service.store.update(tenant, ticket_id, keep_dialog)
+            service.store.update(tenant, service.contract.ticket_ids.sequence(ticket_id), keep_dialog)
             raise
 
     service.update = careless_update
@@ -285,108 +290,626 @@ def _prop(schemas: dict[str, Any], schema: str, field: str) -> dict[str, Any]:
     return schemas[schema]["properties"][field]
 
 
+CONTRACT = Contract.load()
+NAMES = CONTRACT.names
+ITEM_PREFIX = CONTRACT.collection_path + "/"
+
+
+def _error(key: str, message: str, status: int = 400) -> Response:
+    return Response(json.dumps({key: message}), status, mimetype="application/json")
+
+
+def _sent() -> Any:
+    try:
+        return json.loads(request.get_data(cache=True) or b"null")
+    except ValueError:
+        return None
+
+
+def _create_answers_200(response: Response) -> None:
+    if request.method == "POST" and response.status_code == 201:
+        response.status_code = 200
+
+
+def _bad_request_as_text(response: Response) -> None:
+    if response.status_code == 400:
+        response.set_data(b"Bad Request")
+        response.mimetype = "text/plain"
+
+
+def _field_as_text_in_get(field: str) -> Callable[[Response], None]:
+    def rewrite(response: Response) -> None:
+        answer = _json_of(response)
+        if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict) and field in answer:
+            _set_json(response, {**answer, field: str(answer[field])})
+
+    return rewrite
+
+
+def _patch_priority_as_integer(response: Response) -> None:
+    answer = _json_of(response)
+    if request.method == "PATCH" and response.status_code == 200 and isinstance(answer, dict):
+        _set_json(response, {**answer, "preferredPriority": int(answer["preferredPriority"])})
+
+
+def _drop_patch_connections() -> Response | None:
+    if request.method == "PATCH":
+        sock = request.environ["werkzeug.socket"]
+        sock.shutdown(socket.SHUT_RDWR)  # no answer at all: the client sees the connection dropped
+        return Response(b"", 500)
+    return None
+
+
+def _truncate_json_errors(response: Response) -> None:
+    if 400 <= response.status_code < 500 and response.mimetype == "application/json":
+        response.set_data(response.get_data()[:-3])
+
+
+def _drop_challenge(response: Response) -> None:
+    if response.status_code == 401:
+        del response.headers["WWW-Authenticate"]
+
+
+def _401_as_html(response: Response) -> None:
+    if response.status_code == 401:
+        response.set_data(b"<html><body>401 Unauthorized</body></html>")
+        response.mimetype = "text/html"
+
+
+def _create_answer_without_key(response: Response) -> None:
+    answer = _json_of(response)
+    if request.method == "POST" and response.status_code == 201 and isinstance(answer, dict):
+        answer.pop(NAMES.mirror_key, None)
+        _set_json(response, answer)
+
+
+def _patch_unknown_is_404(response: Response) -> None:
+    answer = _json_of(response)
+    if request.method == "PATCH" and isinstance(answer, dict) and CONTRACT.errors.not_found in answer:
+        response.status_code = 404
+
+
+def _crash_on_huge_fields() -> None:
+    if request.method in ("POST", "PATCH") and (request.content_length or 0) > 100_000:
+        raise MemoryError("the ticket's fields do not fit the row")
+
+
+def _media_type_before_auth() -> Response | None:
+    if request.method in ("POST", "PATCH") and request.mimetype not in ("application/json", "multipart/form-data"):
+        return _error(CONTRACT.errors.illegal_argument, "unsupported media type", 415)
+    return None
+
+
+def _body_before_media_type() -> Response | None:
+    if request.method in ("POST", "PATCH") and request.mimetype == "text/plain" and _sent() is None:
+        return _error(CONTRACT.errors.illegal_argument, "the body is not JSON")
+    return None
+
+
+def _existence_before_body() -> Flask:
+    """Looks the ticket up before it reads the body."""
+    app = create_app(CONFIG)
+    service = app.extensions["mockserver"].service
+
+    @app.before_request
+    def look_up_first() -> Response | None:
+        if request.method == "PATCH" and request.path.startswith(ITEM_PREFIX):
+            ticket_id = request.path[len(ITEM_PREFIX) :]
+            seq = CONTRACT.ticket_ids.sequence(ticket_id)
+            tenant = service.store.history()  # any tenant's: the fault is in the order, not the tenancy
+            if seq is None or all(entry.ticket.seq != seq for entry in tenant):
+                return _error(CONTRACT.errors.not_found, f"trouble ticket {ticket_id} not found")
+        return None
+
+    return app
+
+
+def _ids_before_existence() -> Response | None:
+    sent = _sent()
+    if request.method == "PATCH" and isinstance(sent, dict) and request.path.startswith(ITEM_PREFIX):
+        if sent.get(NAMES.ticket_id) != request.path[len(ITEM_PREFIX) :]:
+            return _error(CONTRACT.errors.illegal_argument, f"{NAMES.ticket_id} differs from the path")
+    return None
+
+
+def _lifecycle_before_ids() -> Flask:
+    """Judges the requested state before it checks the ids."""
+    app = create_app(CONFIG)
+    service = app.extensions["mockserver"].service
+    update = service.update
+
+    def hasty(tenant: str, ticket_id: str, body: dict[str, Any], files: list) -> dict[str, Any]:
+        seq = CONTRACT.ticket_ids.sequence(ticket_id)
+        ticket = service.store.get(tenant, seq) if seq is not None else None
+        if ticket is not None:
+            refusal = CONTRACT.lifecycle.refusal(ticket.state, body[NAMES.state], "TU")
+            if refusal:
+                raise IllegalArgument(f"{NAMES.state}: {refusal}")
+        return update(tenant, ticket_id, body, files)
+
+    service.update = hasty
+    return app
+
+
+class MirrorKeysUniqueAcrossTenants(TicketStore):
+    def create(self, *, tenant: str, mirror_key: str, **fields: Any) -> Ticket:
+        for entry in self.history():
+            if entry.ticket.mirror_key == mirror_key:
+                raise DuplicateMirrorKey(entry.ticket.seq)
+        return super().create(tenant=tenant, mirror_key=mirror_key, **fields)
+
+
+def _empty_is_missing() -> Response | None:
+    sent = _sent()
+    if request.method in ("POST", "PATCH") and isinstance(sent, dict):
+        empty = [name for name, value in sent.items() if value == ""]
+        if empty:
+            return _error(CONTRACT.errors.illegal_argument, CONTRACT.required_message.format(empty))
+    return None
+
+
+def _unknown_fields_refused() -> Response | None:
+    sent = _sent()
+    if request.method == "POST" and isinstance(sent, dict):
+        unknown = [name for name in sent if name not in CONTRACT.create.properties]
+        if unknown:
+            return _error(CONTRACT.errors.illegal_argument, f"unknown fields: {', '.join(unknown)}")
+    return None
+
+
+def _unknown_attachment_fields_refused() -> Response | None:
+    sent = _sent()
+    if request.method == "PATCH" and isinstance(sent, dict):
+        known = set(vars(CONTRACT.attachment_names).values())
+        for item in sent.get(NAMES.attachments) or ():
+            if isinstance(item, dict) and set(item) - known:
+                return _error(
+                    CONTRACT.errors.illegal_argument, f"{NAMES.attachments}: unknown keys {set(item) - known}"
+                )
+    return None
+
+
+def _head_not_supported() -> Response | None:
+    if request.method == "HEAD":
+        return Response(b"", 405, headers={"Allow": "GET, PATCH"})
+    return None
+
+
+def _malformed_json_422() -> Response | None:
+    if request.method in ("POST", "PATCH") and request.mimetype == "application/json":
+        try:
+            json.loads(request.get_data(cache=True) or b"{}")
+        except ValueError:
+            return _error(CONTRACT.errors.illegal_argument, "unprocessable entity", 422)
+    return None
+
+
+def _patch_answer_without_stored_values(response: Response) -> None:
+    answer = _json_of(response)
+    if request.method == "PATCH" and response.status_code == 200 and isinstance(answer, dict):
+        _set_json(response, {k: v for k, v in answer.items() if k in (NAMES.ticket_id, NAMES.dialog)})
+
+
+def _patch_answer_without_ticket_id(response: Response) -> None:
+    answer = _json_of(response)
+    if request.method == "PATCH" and response.status_code == 200 and isinstance(answer, dict):
+        answer.pop(NAMES.ticket_id, None)
+        _set_json(response, answer)
+
+
+def _refusal_without_states(response: Response) -> None:
+    message = CONTRACT.errors.message(_json_of(response))
+    if message is not None and message.startswith(NAMES.state):
+        _set_json(response, {CONTRACT.errors.illegal_argument: "illegal transition"})
+
+
+def _messages_name_no_field(response: Response) -> None:
+    message = CONTRACT.errors.message(_json_of(response))
+    if response.status_code == 400 and message is not None and CONTRACT.required_message.parse(message) is None:
+        _set_json(response, {CONTRACT.errors.illegal_argument: "invalid request"})
+
+
+def _null_is_a_value() -> Flask:
+    """Takes a required field sent as null for an empty one."""
+    app = create_app(CONFIG)
+
+    @app.before_request
+    def fill_nulls() -> None:
+        sent = _sent()
+        if request.method in ("POST", "PATCH") and isinstance(sent, dict) and None in sent.values():
+            request._cached_data = json.dumps({k: "" if v is None else v for k, v in sent.items()}).encode()  # type: ignore[attr-defined]
+
+    return app
+
+
+class ForeignUpdatesApplied(TicketStore):
+    """Applies an update to whichever tenant's ticket has the id."""
+
+    def update(self, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change]) -> Ticket:
+        owners = [entry.ticket.tenant for entry in self.history() if entry.ticket.seq == seq]
+        return super().update(owners[0] if owners else tenant, seq, decide)
+
+
+class AnySchemeAccepted(Authenticator):
+    def tenant(self, authorization: str | None) -> str:
+        if authorization and " " in authorization.strip():
+            authorization = "Bearer " + authorization.strip().split(" ", 1)[1]
+        return super().tenant(authorization)
+
+
+class GarbageIsAnonymous(Authenticator):
+    def _verify(self, token: str) -> dict[str, Any]:
+        if token.count(".") != 2:
+            return {"sub": "anonymous"}
+        return super()._verify(token)
+
+
+class ExpiryNotChecked(Authenticator):
+    def _verify(self, token: str) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token, self.secret, algorithms=["HS256"], options={"verify_exp": False, "require": ["sub"]}
+            )
+        except jwt.InvalidTokenError:
+            return super()._verify(token)
+
+
+class NotBeforeNotChecked(Authenticator):
+    def _verify(self, token: str) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token, self.secret, algorithms=["HS256"], options={"verify_nbf": False, "require": ["sub"]}
+            )
+        except jwt.InvalidTokenError:
+            return super()._verify(token)
+
+
+class OtherIdForm:
+    """Issues ids as INC-84 but looks them up as RED-84: its ids break the contract's id rule."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.ours, self.theirs = CONTRACT.ticket_ids.prefix.encode(), b"INC-"
+        assert len(self.ours) == len(self.theirs)  # bodies keep their length
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ["PATH_INFO"] = environ.get("PATH_INFO", "").replace(self.theirs.decode(), self.ours.decode())
+        stream = environ.get("wsgi.input")
+        if stream is not None and environ.get("CONTENT_LENGTH"):
+            environ["wsgi.input"] = io.BytesIO(
+                stream.read(int(environ["CONTENT_LENGTH"])).replace(self.theirs, self.ours)
+            )
+        return [chunk.replace(self.ours, self.theirs) for chunk in self.app(environ, start_response)]
+
+
+def _ids_not_checked(name: str) -> Callable[[], Flask]:
+    """An update that takes the body's `name` (ticketId or mirrorKey) as right whatever it says."""
+
+    def build() -> Flask:
+        app = create_app(CONFIG)
+        service = app.extensions["mockserver"].service
+        update = service.update
+
+        def lenient(tenant: str, ticket_id: str, body: dict[str, Any], files: list) -> dict[str, Any]:
+            seq = CONTRACT.ticket_ids.sequence(ticket_id)
+            ticket = service.store.get(tenant, seq) if seq is not None else None
+            if ticket is not None:
+                body = {**body, name: ticket.mirror_key if name == NAMES.mirror_key else ticket_id}
+            return update(tenant, ticket_id, body, files)
+
+        service.update = lenient
+        return app
+
+    return build
+
+
+def _all_states_on_create(schemas: dict[str, Any]) -> None:
+    _prop(schemas, "CreateTroubleTicket", "baseTroubleTicketState")["enum"] = schemas["TicketState"]["enum"]
+
+
 FAULTS = [
-    # schema conformance
+    # schema conformance (Schemathesis, judged by the rule at stake)
     Fault(
         "get-answer-without-state",
         "schema",
+        "read.200.required",
         "GET answers lack baseTroubleTicketState",
         answers_rewritten(_get_without_state),
     ),
     Fault(
         "error-body-with-extra-key",
         "schema",
+        "errors.exactly-one-key",
         "error bodies carry a 'code' besides the exception",
         answers_rewritten(_error_with_code),
     ),
-    Fault("html-404", "schema", "unknown tickets and paths get an HTML page", answers_rewritten(_html_404)),
     Fault(
         "required-message-lists-everything",
         "schema",
+        "body.required-fields-message",
         "'required fields:' names every required field, not the missing ones",
         answers_rewritten(_required_lists_everything),
     ),
     Fault(
-        "unknown-ticket-is-400-on-get",
+        "patch-answer-without-ticket-id",
         "schema",
-        "GET of an unknown ticket answers 400, not 404",
-        answers_rewritten(_unknown_ticket_400),
+        "update.200.required",
+        "the PATCH answer lacks ticketId",
+        answers_rewritten(_patch_answer_without_ticket_id),
     ),
     # boundaries
     Fault(
         "dialog-limit-one-short",
         "boundaries",
+        "create.dialog.maxLength",
         "dialog refused at 4000 characters (limit set to 3999)",
         spec_changed(lambda s: _prop(s, "CreateTroubleTicket", "dialog").update(maxLength=3999)),
     ),
     Fault(
         "trouble-type-limit-one-long",
         "boundaries",
+        "create.troubleType.maxLength",
         "troubleType of 36 characters accepted",
         spec_changed(lambda s: _prop(s, "CreateTroubleTicket", "troubleType").update(maxLength=36)),
     ),
     Fault(
         "clearence-person-optional",
         "boundaries",
+        "create.clearencePerson.required",
         "a create without clearencePerson is accepted",
         spec_changed(lambda s: s["CreateTroubleTicket"]["required"].remove("clearencePerson")),
     ),
     Fault(
         "wh1-enum-open",
         "boundaries",
+        "create.wh1Parameter.enum",
         "wh1Parameter takes any text ('Cliente', 'red ')",
         spec_changed(lambda s: _prop(s, "CreateTroubleTicket", "wh1Parameter").pop("enum")),
     ),
     Fault(
-        "priority-range-widened",
+        "priority-floor-lowered",
         "boundaries",
-        "preferredPriority 0 and 4 accepted",
-        spec_changed(lambda s: _prop(s, "CreateTroubleTicket", "preferredPriority").update(minimum=0, maximum=4)),
+        "create.preferredPriority.minimum",
+        "preferredPriority 0 accepted",
+        spec_changed(lambda s: _prop(s, "CreateTroubleTicket", "preferredPriority").update(minimum=0)),
+    ),
+    Fault(
+        "priority-ceiling-raised",
+        "boundaries",
+        "create.preferredPriority.maximum",
+        "preferredPriority 4 accepted",
+        spec_changed(lambda s: _prop(s, "CreateTroubleTicket", "preferredPriority").update(maximum=4)),
     ),
     Fault(
         "detection-time-unchecked",
         "boundaries",
+        "create.troubleDetectionTime.format",
         "troubleDetectionTime takes any text",
         spec_changed(lambda s: s["DateTime"].pop("format")),
     ),
     Fault(
         "priority-as-text-accepted",
         "boundaries",
+        "create.preferredPriority.type",
         'preferredPriority "1" accepted as a number',
         spec_changed(lambda s: _prop(s, "CreateTroubleTicket", "preferredPriority").update(type=["integer", "string"])),
     ),
     Fault(
         "base64-unchecked",
         "boundaries",
-        "attachment content is not checked as base64 (and then crashes)",
+        "http.no-5xx",
+        "attachment content is not checked as base64, and then crashes",
         spec_changed(lambda s: s["Attachment"]["properties"]["content"].pop("format")),
     ),
-    Fault("no-multipart-create", "boundaries", "multipart creates get 415", requests_intercepted(_no_multipart_create)),
-    # round trip
-    Fault("update-not-persisted", "roundtrip", "PATCH answers 200 but stores nothing", store_of(UpdateNotPersisted)),
-    Fault("customer-not-replaced", "roundtrip", "an update's customer count is dropped", store_of(CustomerNotReplaced)),
+    Fault(
+        "no-multipart-create",
+        "boundaries",
+        "create.multipart",
+        "multipart creates get 415",
+        requests_intercepted(_no_multipart_create),
+    ),
+    Fault(
+        "create-in-any-state",
+        "boundaries",
+        "create.baseTroubleTicketState.enum",
+        "a create may open a ticket in any state (CLEARED, CLOSED...)",
+        spec_changed(_all_states_on_create),
+    ),
+    Fault(
+        "bad-request-as-text",
+        "boundaries",
+        "create.400.body",
+        "400 answers are plain text, not an error body",
+        answers_rewritten(_bad_request_as_text),
+    ),
+    Fault(
+        "crash-on-huge-fields",
+        "boundaries",
+        "http.no-5xx",
+        "a field of a few hundred kilobytes gets a 500",
+        requests_intercepted(_crash_on_huge_fields),
+    ),
+    Fault(
+        "empty-is-missing",
+        "boundaries",
+        "body.empty-string-is-a-value",
+        "an empty string is reported as a missing field",
+        requests_intercepted(_empty_is_missing),
+    ),
+    Fault(
+        "null-is-a-value",
+        "boundaries",
+        "body.null-is-missing",
+        "a required field sent as null is taken as empty",
+        _null_is_a_value,
+    ),
+    Fault(
+        "messages-name-no-field",
+        "boundaries",
+        "body.violation-names-field",
+        "every refusal says only 'invalid request'",
+        answers_rewritten(_messages_name_no_field),
+    ),
+    # round trip, ids and order of checks
+    Fault(
+        "update-not-persisted",
+        "roundtrip",
+        "read.reflects-update",
+        "PATCH answers 200 but stores nothing",
+        store_of(UpdateNotPersisted),
+    ),
+    Fault(
+        "customer-not-replaced",
+        "roundtrip",
+        "read.reflects-update",
+        "an update's customer count is dropped",
+        store_of(CustomerNotReplaced),
+    ),
     Fault(
         "detection-time-under-request-name",
         "roundtrip",
+        "read.reflects-create",
         "GET spells troubleDectectionTime as the request does",
         answers_rewritten(_detection_time_misspelt_back),
     ),
     Fault(
         "patch-answer-ignores-dialog",
         "roundtrip",
+        "update.answer-echoes-dialog",
         "the PATCH answer does not echo the dialog sent",
         answers_rewritten(_patch_echoes_nothing_sent),
+    ),
+    Fault(
+        "patch-answer-without-stored-values",
+        "roundtrip",
+        "update.answer-stored-values",
+        "the PATCH answer leaves out the ticket's stored values",
+        answers_rewritten(_patch_answer_without_stored_values),
+    ),
+    Fault(
+        "create-answers-200",
+        "roundtrip",
+        "create.201",
+        "a create answers 200, not 201",
+        answers_rewritten(_create_answers_200),
+    ),
+    Fault(
+        "create-answer-without-mirror-key",
+        "roundtrip",
+        "create.echoes-mirror-key",
+        "the create answer leaves out the mirrorKey",
+        answers_rewritten(_create_answer_without_key),
+    ),
+    Fault(
+        "priority-as-text-in-get",
+        "roundtrip",
+        "read.200.preferredPriority",
+        "GET shows preferredPriority as text",
+        answers_rewritten(_field_as_text_in_get("preferredPriority")),
+    ),
+    Fault(
+        "patch-answer-priority-as-integer",
+        "roundtrip",
+        "update.200.preferredPriority",
+        "the PATCH answer shows preferredPriority as a number, where the page says text",
+        answers_rewritten(_patch_priority_as_integer),
+    ),
+    Fault(
+        "html-404-for-tickets",
+        "roundtrip",
+        "read.404.body",
+        "unknown tickets get an HTML page",
+        answers_rewritten(_html_404),
+    ),
+    Fault(
+        "unknown-ticket-is-400-on-get",
+        "roundtrip",
+        "read.404",
+        "GET of an unknown ticket answers 400, not 404",
+        answers_rewritten(_unknown_ticket_400),
+    ),
+    Fault(
+        "patch-unknown-is-404",
+        "roundtrip",
+        "ids.unknown-ticket-update",
+        "PATCH of an unknown ticket answers 404, where the page says 400",
+        answers_rewritten(_patch_unknown_is_404),
+    ),
+    Fault(
+        "ids-of-another-form",
+        "roundtrip",
+        "create.201.ticketId",
+        "ticket ids are INC-84, not RED-84",
+        lambda: OtherIdForm(create_app(CONFIG)),
+    ),
+    Fault(
+        "drops-patch-connections",
+        "roundtrip",
+        "http.answers-every-request",
+        "every PATCH has its connection dropped, unanswered",
+        requests_intercepted(_drop_patch_connections),
+    ),
+    Fault(
+        "mirror-key-not-matched",
+        "roundtrip",
+        "ids.mirror-key-match",
+        "an update with another mirrorKey is accepted",
+        _ids_not_checked(NAMES.mirror_key),
+    ),
+    Fault(
+        "path-body-id-not-matched",
+        "roundtrip",
+        "ids.path-body-match",
+        "an update whose body names another ticket is accepted",
+        _ids_not_checked(NAMES.ticket_id),
+    ),
+    Fault(
+        "existence-before-body",
+        "roundtrip",
+        "order.body-before-existence",
+        "an invalid update of an unknown ticket gets not-found",
+        _existence_before_body,
+    ),
+    Fault(
+        "ids-before-existence",
+        "roundtrip",
+        "order.existence-before-ids",
+        "ids are compared before the ticket is looked up",
+        requests_intercepted(_ids_before_existence),
+    ),
+    Fault(
+        "lifecycle-before-ids",
+        "roundtrip",
+        "order.ids-before-lifecycle",
+        "the requested state is judged before the ids",
+        _lifecycle_before_ids,
+    ),
+    Fault(
+        "unknown-fields-refused",
+        "roundtrip",
+        "body.unknown-fields-ignored",
+        "a create with an unknown field is refused",
+        requests_intercepted(_unknown_fields_refused),
+    ),
+    Fault(
+        "seed-update-example-refused",
+        "roundtrip",
+        "body.seed-examples",
+        "the page's own update example (mimetype) is refused",
+        requests_intercepted(_unknown_attachment_fields_refused),
     ),
     # lifecycle
     Fault(
         "tu-may-close-directly",
         "lifecycle",
+        "lifecycle.TU.OPENACTIVE->CLOSED",
         "the TU can move OPENACTIVE straight to CLOSED",
         lifecycle_changed(transitions=lambda t: (*t.transitions, Transition("OPENACTIVE", "CLOSED", "TU"))),
     ),
     Fault(
         "tu-accepts-own-cancellation",
         "lifecycle",
+        "lifecycle.TU.DEFERRED.AWAITING-CANCELATION->CLOSED.CANCELED",
         "the TU takes the TO's edge to CLOSED.CANCELED",
         lifecycle_changed(
             transitions=lambda t: (*t.transitions, Transition("DEFERRED.AWAITING-CANCELATION", "CLOSED.CANCELED", "TU"))
@@ -395,42 +918,163 @@ FAULTS = [
     Fault(
         "canceled-is-not-terminal",
         "lifecycle",
+        "lifecycle.terminal.CLOSED.CANCELED",
         "a CLOSED.CANCELED ticket still takes updates",
         lifecycle_changed(terminal=frozenset({"CLOSED"})),
     ),
     Fault(
         "cleared-without-close-out",
         "lifecycle",
+        "lifecycle.entry.CLEARED",
         "CLEARED is entered without the close-out fields",
         lifecycle_changed(requires_on_entry={}),
     ),
     Fault(
-        "refused-move-keeps-dialog", "lifecycle", "a refused move still stores its dialog", _refused_move_keeps_dialog
+        "refused-move-keeps-dialog",
+        "lifecycle",
+        "lifecycle.refusal-changes-nothing",
+        "a refused move still stores its dialog",
+        _refused_move_keeps_dialog,
+    ),
+    Fault(
+        "refusal-without-states",
+        "lifecycle",
+        "lifecycle.refusal-names-states",
+        "a refused move says only 'illegal transition'",
+        answers_rewritten(_refusal_without_states),
     ),
     # auth and tenancy
-    Fault("no-token-accepted", "auth", "requests without a token are served", authenticator_of(NoTokenAccepted)),
-    Fault("alg-none-accepted", "auth", "unsigned tokens (alg none) are accepted", authenticator_of(AlgNoneAccepted)),
-    Fault("signature-not-checked", "auth", "a token's payload can be rewritten", authenticator_of(SignatureNotChecked)),
-    Fault("tenant-leak", "auth", "any tenant can read any ticket", store_of(TenantLeak)),
+    Fault(
+        "no-token-accepted",
+        "auth",
+        "auth.no-token",
+        "requests without a token are served",
+        authenticator_of(NoTokenAccepted),
+    ),
+    Fault(
+        "alg-none-accepted",
+        "auth",
+        "auth.alg-none",
+        "unsigned tokens (alg none) are accepted",
+        authenticator_of(AlgNoneAccepted),
+    ),
+    Fault(
+        "signature-not-checked",
+        "auth",
+        "auth.bad-signature",
+        "a token's payload can be rewritten",
+        authenticator_of(SignatureNotChecked),
+    ),
+    Fault(
+        "any-scheme-accepted",
+        "auth",
+        "auth.wrong-scheme",
+        "a JWT is accepted under any scheme ('Token ...')",
+        authenticator_of(AnySchemeAccepted),
+    ),
+    Fault(
+        "garbage-token-is-anonymous",
+        "auth",
+        "auth.malformed-token",
+        "a token that is not a JWT is served as 'anonymous'",
+        authenticator_of(GarbageIsAnonymous),
+    ),
+    Fault(
+        "expiry-not-checked", "auth", "auth.expired", "expired tokens are accepted", authenticator_of(ExpiryNotChecked)
+    ),
+    Fault(
+        "not-before-not-checked",
+        "auth",
+        "auth.not-yet-valid",
+        "tokens before their nbf are accepted",
+        authenticator_of(NotBeforeNotChecked),
+    ),
+    Fault(
+        "401-without-challenge",
+        "auth",
+        "auth.challenge",
+        "401 answers lack WWW-Authenticate",
+        answers_rewritten(_drop_challenge),
+    ),
+    Fault("401-as-html", "auth", "auth.json-body", "401 answers are an HTML page", answers_rewritten(_401_as_html)),
+    Fault(
+        "media-type-before-auth",
+        "auth",
+        "order.auth-first",
+        "a foreign media type gets 415 before the token is checked",
+        requests_intercepted(_media_type_before_auth),
+    ),
+    Fault("tenant-leak", "auth", "tenancy.read", "any tenant can read any ticket", store_of(TenantLeak)),
+    Fault(
+        "foreign-updates-applied",
+        "auth",
+        "tenancy.update",
+        "any tenant can update any ticket",
+        store_of(ForeignUpdatesApplied),
+    ),
+    Fault(
+        "mirror-key-unique-across-tenants",
+        "auth",
+        "tenancy.mirror-key-per-tenant",
+        "a mirrorKey opens one ticket across all tenants",
+        store_of(MirrorKeysUniqueAcrossTenants),
+    ),
     Fault(
         "repeated-mirror-key-new-ticket",
         "auth",
+        "ids.repeated-mirror-key",
         "a repeated mirrorKey opens a second ticket",
         store_of(RepeatedKeyNewTicket),
     ),
     # protocol
-    Fault("delete-answers-204", "protocol", "DELETE on a ticket answers 204", _delete_answers_204),
-    Fault("405-without-allow", "protocol", "405 answers lack the Allow header", answers_rewritten(_drop_allow)),
+    Fault(
+        "delete-answers-204",
+        "protocol",
+        "http.method-not-allowed",
+        "DELETE on a ticket answers 204",
+        _delete_answers_204,
+    ),
+    Fault(
+        "405-without-allow",
+        "protocol",
+        "http.allow-header",
+        "405 answers lack the Allow header",
+        answers_rewritten(_drop_allow),
+    ),
     Fault(
         "wrong-media-type-is-400",
         "protocol",
+        "create.415",
         "a text/plain body gets 400, not 415",
         requests_intercepted(_wrong_media_type_is_400),
     ),
     Fault(
+        "body-before-media-type",
+        "protocol",
+        "order.media-type-before-body",
+        "a text/plain body that is not JSON gets 400",
+        requests_intercepted(_body_before_media_type),
+    ),
+    Fault(
         "crash-on-non-ascii-id",
         "protocol",
+        "http.no-5xx",
         "a ticket id with non-ASCII letters crashes the server (500)",
         requests_intercepted(_crash_on_non_ascii_path),
+    ),
+    Fault(
+        "truncated-json-errors",
+        "protocol",
+        "http.json-parses",
+        "4xx answers say JSON but are cut short",
+        answers_rewritten(_truncate_json_errors),
+    ),
+    Fault("head-not-supported", "protocol", "http.head", "HEAD gets 405", requests_intercepted(_head_not_supported)),
+    Fault(
+        "malformed-json-422",
+        "protocol",
+        "http.malformed-json",
+        "malformed JSON gets 422, not 400",
+        requests_intercepted(_malformed_json_422),
     ),
 ]

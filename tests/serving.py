@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,15 +18,23 @@ from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
     def log(self, *args: object) -> None:  # the suite sends thousands of requests
         pass
+
+
+def _quiet_about_dropped_connections(request: object, address: object) -> None:
+    """A connection a client (or a fault) dropped is no news; anything else is printed."""
+    error = sys.exc_info()[1]
+    if not isinstance(error, OSError):
+        traceback.print_exc()
 
 
 @contextmanager
 def served(app: Flask) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 (threaded, as a real provider is) and yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    server.handle_error = _quiet_about_dropped_connections  # type: ignore[method-assign]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -135,10 +135,10 @@ def test_a_long_create_mirror_key_cannot_be_updated_and_the_mock_warns(tu: Api) 
 
 def test_a_refused_update_changes_nothing(tu: Api, parts: MockParts) -> None:
     ticket_id, mirror_key = tu.open_ticket()
-    before = parts.store.history()
+    before = parts.service.history()
     response = tu.patch(ticket_id, update_body(ticket_id, mirror_key, "CLOSED", dialog="sneaky", customer=9))
     assert response.status_code == 400
-    assert parts.store.history() == before
+    assert parts.service.history() == before
 
 
 def test_unknown_fields_are_ignored_and_not_stored(tu: Api) -> None:
@@ -240,7 +240,7 @@ def test_existence_is_checked_before_the_ids_and_the_lifecycle(tu: Api) -> None:
 
 
 def _stored_files(parts: MockParts, ticket_id: str) -> list[dict]:
-    (ticket,) = [t for t in parts.store.history() if t["ticketId"] == ticket_id]
+    (ticket,) = [t for t in parts.service.history() if t["ticketId"] == ticket_id]
     return [file for event in ticket["history"] for file in event["attachments"]]
 
 

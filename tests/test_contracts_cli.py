@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import FAULTS
+from contracts.config import LAYERS
+from tests.faults import FAULTS, correct_mock
 from tests.serving import ServedMock, free_port, mint, served
 from tests.support import token
 
@@ -83,17 +84,10 @@ def test_the_served_mock_conforms_end_to_end(served_mock: ServedMock, tmp_path: 
     assert "CONFORMS" in result.stdout
     assert "[schema] done" in result.stderr  # progress while it runs
     suites = ET.parse(junit).getroot()
-    assert {suite.get("name") for suite in suites} == {
-        "schema",
-        "boundaries",
-        "roundtrip",
-        "lifecycle",
-        "auth",
-        "protocol",
-    }
+    assert {suite.get("name") for suite in suites} == {"provider", *LAYERS, "contract-coverage"}
     assert int(suites.get("tests")) > 200 and suites.get("failures") == "0"
     text = report.read_text()
-    assert "Verdict: the endpoint conforms" in text
+    assert text.splitlines()[2].startswith("**CONFORMS:")
     assert env["TT_TOKEN"] not in text and env["TT_TOKEN"] not in junit.read_text()
 
 
@@ -120,8 +114,49 @@ def test_a_faulty_endpoint_exits_1_with_a_replayable_report(tmp_path: Path) -> N
     assert "DOES NOT CONFORM" in result.stdout
     text = report.read_text()
     assert "troubleType over maxLength 35 is refused" in text
+    assert "Breaks `create.troubleType.maxLength` (page)" in text
     assert '-H "Authorization: Bearer $TT_TOKEN"' in text  # the curl reads the token from the environment
     assert tokens()["TT_TOKEN"] not in text
-    assert "--layer boundaries --seed 7" in text  # how to replay it
+    assert "--layer boundaries --seed 7 --max-examples 5" in text  # how to replay it
     failures = [case for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None]
     assert any("troubleType" in case.get("name") for case in failures)
+
+
+@pytest.mark.parametrize(
+    ("token_value", "path", "message"),
+    [
+        ("not-a-jwt", "", "refuses the token in $TT_TOKEN"),
+        (None, "/api/v2", "the base URL has no /troubleTicket"),
+    ],
+)
+def test_setup_mistakes_exit_2_with_a_plain_message(token_value: str | None, path: str, message: str) -> None:
+    """A refused token or a wrong base path is the user's to fix, not a provider bug."""
+    env = tokens()
+    if token_value is not None:
+        env["TT_TOKEN"] = token_value
+    with served(correct_mock()) as url:
+        result = contracts("run", "--base-url", url + path, "--quiet", env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "setup problem" in result.stderr and message in result.stderr
+    assert "DOES NOT CONFORM" not in result.stdout
+
+
+def test_a_replayed_run_keeps_every_option_that_changes_the_outcome(tmp_path: Path) -> None:
+    """The replay command carries --spec, --lifecycle, --to-hook and --strict: replaying gives the same verdict."""
+    lifecycle = tmp_path / "lifecycle.yaml"
+    lifecycle.write_text(Path("spec/lifecycle.yaml").read_text().replace("CLOSED:\n    terminal: true", "CLOSED: {}"))
+    report = tmp_path / "contract.md"
+    with served(correct_mock()) as url:
+        args = ["run", "--base-url", url, "--lifecycle", str(lifecycle), "--to-hook", "--strict", "--seed", "3"]
+        first = contracts(
+            *args, "--layer", "lifecycle", "--max-examples", "5", "--quiet", "--report", str(report), env=tokens()
+        )
+        replay = next(line for line in report.read_text().splitlines() if line.startswith("- Replay: "))
+        assert f"--lifecycle {lifecycle}" in replay and "--to-hook" in replay and "--strict" in replay
+        command = replay.split("`")[1].split("  #")[0].split()
+        again = contracts(*command[1:], "--quiet", env=tokens())
+        default_lifecycle = contracts(
+            *[arg for arg in command[1:] if arg not in ("--lifecycle", str(lifecycle))], "--quiet", env=tokens()
+        )
+    assert first.returncode == again.returncode == 1, first.stdout + again.stdout
+    assert default_lifecycle.returncode == 0, default_lifecycle.stdout  # so --lifecycle is what fails it

@@ -24,7 +24,7 @@ def _case_id(case: tuple[str, str, str]) -> str:
 def test_each_edge_is_allowed_or_refused_as_the_table_says(tu: Api, parts: MockParts, case: tuple) -> None:
     source, target, side = case
     ticket_id, mirror_key = tu.ticket_in(source)
-    history_before = parts.store.history()
+    history_before = parts.service.history()
     extra = CLOSE_OUT if LIFECYCLE.entry_requirements(source, target) else {}
     response = tu.move(ticket_id, mirror_key, target, side, **extra)
     if LIFECYCLE.allows(source, target, side):
@@ -34,7 +34,7 @@ def test_each_edge_is_allowed_or_refused_as_the_table_says(tu: Api, parts: MockP
         assert response.status_code == 400
         message = response.get_json()["illegalArgumentException"]
         assert message.startswith("baseTroubleTicketState:") and source in message and target in message
-        assert parts.store.history() == history_before
+        assert parts.service.history() == history_before
 
 
 def test_entering_cleared_needs_the_close_out_fields(tu: Api) -> None:
@@ -87,7 +87,7 @@ def test_the_hook_needs_the_owners_token(tu: Api, tu_b: Api) -> None:
 
 def test_history_records_each_move_and_who_made_it(tu: Api, parts: MockParts) -> None:
     ticket_id, _ = tu.ticket_in("CLOSED")
-    (ticket,) = parts.store.history()
+    (ticket,) = parts.service.history()
     moves = [(event["from"], event["to"], event["side"]) for event in ticket["history"]]
     route = [(edge.source, edge.target, edge.side) for edge in LIFECYCLE.route("CLOSED")]
     assert moves == [(None, "OPENACTIVE", "TU"), *route]

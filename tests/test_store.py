@@ -37,10 +37,8 @@ def test_a_store_file_of_another_schema_version_is_refused(tmp_path: Path) -> No
         TicketStore(str(db))
 
 
-def _create(store: TicketStore, tenant: str, key: str) -> str:
-    return store.create(
-        tenant=tenant, mirror_key=key, state="OPENACTIVE", fields={}, dialog=None, attachments=[]
-    ).ticket_id
+def _create(store: TicketStore, tenant: str, key: str) -> int:
+    return store.create(tenant=tenant, mirror_key=key, state="OPENACTIVE", fields={}, dialog=None, attachments=[]).seq
 
 
 def test_a_refusing_decision_rolls_back(tmp_path: Path) -> None:
@@ -52,21 +50,21 @@ def test_a_refusing_decision_rolls_back(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError):
         store.update("TU-A", ticket_id, refuse)
-    assert [len(t["history"]) for t in store.history()] == [1]
+    assert [len(t.events) for t in store.history()] == [1]
 
 
 @pytest.mark.parametrize("db", ["file", ":memory:"])
 def test_concurrent_creates_get_distinct_ids_and_one_ticket_per_mirror_key(tmp_path: Path, db: str) -> None:
     store = TicketStore(str(tmp_path / "t.db") if db == "file" else db)
-    ids: list[str] = []
-    duplicates: list[str] = []
+    ids: list[int] = []
+    duplicates: list[int] = []
 
     def worker(n: int) -> None:
         for i in range(25):
             try:
                 ids.append(_create(store, "TU-A", f"K-{i % 10}-{n % 2}"))
             except DuplicateMirrorKey as duplicate:
-                duplicates.append(duplicate.ticket_id)
+                duplicates.append(duplicate.seq)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
     for thread in threads:
