@@ -1,4 +1,4 @@
-"""The real thing: `python -m mockserver serve` under gunicorn, started by the test."""
+"""The real thing: `python -m mockserver serve` (granian, two workers), started by the test."""
 
 from __future__ import annotations
 
