@@ -48,6 +48,9 @@ def _serve_granian(config: MockConfig, options: ServeOptions) -> None:
         http1_settings=HTTP1Settings(),
         log_level=LogLevels.warning,
         log_access=options.access_log,
+        # A worker still building its app ignores SIGTERM (it holds the parent's handler): kill
+        # it after this many seconds rather than wait for ever, as gunicorn's graceful timeout did.
+        workers_kill_timeout=5,
     )
     # Each worker builds its own app: SQLite connections must not cross a fork. A partial of
     # module-level names pickles, so this holds under the spawn start method too.
