@@ -1,11 +1,11 @@
 """`python -m bench.robustness`: slow clients and malformed HTTP against the served mock.
 
-Slow clients: opens connections that send their request headers one byte a second (holding
-them open for the whole test) while timing ordinary GET requests beside them; a server that
-gives each connection a worker stops answering. Malformed HTTP: sends a bad request line, an
-over-long URL, huge headers and the like on raw sockets and prints what the server answers
-(status line, Content-Type and the start of the body). Extra `serve` options go after `--`,
-e.g. `python -m bench.robustness -- --server gunicorn`.
+Slow clients: opens connections that send their request headers (then, in a second round, a
+request body) one byte a second, holding them open for the whole test, while timing ordinary
+GET requests beside them; a server that gives each such connection a worker stops answering.
+Malformed HTTP: sends a bad request line, an over-long URL, huge headers and the like on raw
+sockets and prints what the server answers (status line, Content-Type and the start of the body).
+Extra `serve` options go after `--`, e.g. `python -m bench.robustness -- --server gunicorn`.
 """
 
 from __future__ import annotations
@@ -74,11 +74,12 @@ def probe(url: str, raw: bytes, timeout: float = 5) -> str:
     return f"{lines[0]} | {content_type} | body {body[:100]!r}{sent_note}"
 
 
-def slow_header_client(url: str, stop: threading.Event, sent: list[int]) -> None:
+def slow_client(url: str, stop: threading.Event, sent: list[int], prefix: bytes, trickle: bytes) -> None:
+    """Send `prefix` at once, then `trickle` one byte a second until stopped."""
     host, port = url.removeprefix("http://").split(":")
-    request = b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 600 + b"\r\n\r\n"
     with socket.create_connection((host, int(port)), timeout=120) as sock:
-        for byte in request:
+        sock.sendall(prefix)
+        for byte in trickle:
             if stop.is_set():
                 return
             try:
@@ -89,10 +90,22 @@ def slow_header_client(url: str, stop: threading.Event, sent: list[int]) -> None
             stop.wait(1)
 
 
-def slow_clients(url: str, token: str, clients: int, seconds: int) -> None:
+def slow_clients(url: str, token: str, clients: int, seconds: int, *, body: bool = False) -> None:
+    """Time normal GETs beside `clients` connections trickling their headers (or, with `body`, their body)."""
+    if body:
+        prefix = (
+            b"POST /troubleTicket HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 600\r\n\r\n"
+        )
+        trickle, what = b"{" + b" " * 598 + b"}", "slow-body"
+    else:
+        prefix, what = b"", "slow-header"
+        trickle = b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 600 + b"\r\n\r\n"
     stop = threading.Event()
     counters = [[0] for _ in range(clients)]
-    threads = [threading.Thread(target=slow_header_client, args=(url, stop, c), daemon=True) for c in counters]
+    threads = [
+        threading.Thread(target=slow_client, args=(url, stop, c, prefix, trickle), daemon=True) for c in counters
+    ]
     for thread in threads:
         thread.start()
     time.sleep(1)
@@ -116,12 +129,12 @@ def slow_clients(url: str, token: str, clients: int, seconds: int) -> None:
     if timings:
         timings.sort()
         print(
-            f"  {clients} slow-header connections held for {seconds} s ({sum(c[0] for c in counters)} bytes sent): "
+            f"  {clients} {what} connections held for {seconds} s ({sum(c[0] for c in counters)} bytes sent): "
             f"{len(timings)} normal GETs answered, median {statistics.median(timings) * 1000:.1f} ms, "
             f"max {timings[-1] * 1000:.1f} ms; {failures} failed or timed out (10 s)"
         )
     else:
-        print(f"  {clients} slow-header connections: no normal GET answered in {seconds} s; {failures} failed")
+        print(f"  {clients} {what} connections: no normal GET answered in {seconds} s; {failures} failed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         session.post(f"{mock.url}/troubleTicket", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
         print("slow clients:")
         slow_clients(mock.url, token, args.slow_clients, args.seconds)
+        slow_clients(mock.url, token, args.slow_clients, args.seconds, body=True)
         print("malformed HTTP (what the server answers):")
         for name, raw in MALFORMED.items():
             print(f"  {name:30} -> {probe(mock.url, raw)}")
