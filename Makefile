@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 
-.PHONY: venv mock test lint format bench contract-bench clean
+.PHONY: venv mock test lint format bench bench-scale contract-bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,9 @@ format: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+bench-scale: venv
+	$(BIN)/python -m bench.scale
 
 contract-bench: venv
 	$(BIN)/python -m bench.contract_suite

@@ -1,6 +1,6 @@
 """`python -m bench.app_profile`: where a request's time goes inside the app, with no network.
 
-Calls the WSGI app directly (as gunicorn would, minus sockets) on a fresh store file: the median
+Calls the WSGI app directly (as the server would, minus sockets) on a fresh store file: the median
 time of each operation, then the functions that cost the most over a mixed run (cProfile). Set
 against `make bench`'s server CPU per request, the difference is the server and the kernel.
 """

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
-from mockserver.config import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, MockConfig
+from mockserver.config import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="serve the mock with gunicorn",
+        help="serve the mock with granian",
         description=(
             "Serve the mock. Tokens are HS256 JWTs signed with $MOCK_JWT_SECRET (a development "
             "default when unset); their 'sub' names the tenant. The control API is under /_mock."
@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file holding the tickets (':memory:' for none)")
-    serve.add_argument("--workers", type=_positive_int, default=2, help="gunicorn worker processes")
-    serve.add_argument("--threads", type=_positive_int, default=1, help="threads per worker (above 1: gthread)")
+    serve.add_argument("--workers", type=_positive_int, default=2, help="worker processes")
+    serve.add_argument("--threads", type=_positive_int, default=1, help="threads per worker running the app")
     serve.add_argument("--journal-size", type=int, default=200, help="requests kept in the journal (0: none)")
     serve.add_argument(
         "--max-body-bytes", type=_positive_int, default=DEFAULT_MAX_BODY_BYTES, help="larger bodies get 413"
@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--spec", type=Path, default=OPENAPI_PATH, help="OpenAPI document to enforce")
     serve.add_argument("--lifecycle", type=Path, default=LIFECYCLE_PATH, help="lifecycle table to enforce")
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="granian",
+        help="the HTTP server (gunicorn: for comparison, from the dev extra)",
+    )
 
     token = commands.add_parser(
         "token",
@@ -97,7 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"Mint a token: python -m mockserver token --sub TU-A",
         flush=True,
     )
-    serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log))
+    serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log, args.server))
     return 0
 
 

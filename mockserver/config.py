@@ -9,6 +9,7 @@ from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
 DEFAULT_DB = "tickets.db"
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
+SERVERS = ("granian", "gunicorn")  # the first is the default
 
 
 @dataclass(frozen=True)

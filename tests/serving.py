@@ -1,4 +1,4 @@
-"""Serving the mock for a test: an app in a thread of the test process, or the real gunicorn server."""
+"""Serving the mock for a test: an app in a thread of the test process, or the real server."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def free_port() -> int:
 
 
 class ServedMock:
-    """A gunicorn-served mock in a subprocess, on a loopback port."""
+    """The mock served by `python -m mockserver serve` in a subprocess, on a loopback port."""
 
     def __init__(self, db: Path, *extra: str, workers: int = 2) -> None:
         self.db, self.extra, self.workers = db, extra, workers

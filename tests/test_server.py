@@ -1,4 +1,4 @@
-"""The real thing: `python -m mockserver serve` under gunicorn, started by the test."""
+"""The real thing: `python -m mockserver serve` (granian, two workers), started by the test."""
 
 from __future__ import annotations
 
@@ -173,3 +173,23 @@ def test_a_chunked_multipart_body_is_read_whole(served: ServedMock, headers: dic
     assert response.status_code == 201, response.text
     (ticket,) = requests.get(f"{served.url}/_mock/tickets", timeout=10).json()["tickets"]
     assert [a["size"] for e in ticket["history"] for a in e["attachments"]] == [len(b"raw bytes")]
+
+
+def test_slow_clients_do_not_hold_up_the_others(served: ServedMock, headers: dict[str, str]) -> None:
+    import socket
+    import time
+
+    # Two more connections than workers, each sending the start of its headers and then nothing:
+    # a server that gives each connection a worker would leave none for the request below.
+    slow = [socket.create_connection(("127.0.0.1", served.port), timeout=10) for _ in range(4)]
+    try:
+        for sock in slow:
+            sock.sendall(b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        time.sleep(0.5)
+        started = time.monotonic()
+        answer = requests.get(f"{served.url}/troubleTicket/RED-1", headers=headers, timeout=5)
+        assert answer.status_code == 404
+        assert time.monotonic() - started < 2
+    finally:
+        for sock in slow:
+            sock.close()
