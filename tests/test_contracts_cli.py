@@ -160,3 +160,18 @@ def test_a_replayed_run_keeps_every_option_that_changes_the_outcome(tmp_path: Pa
         )
     assert first.returncode == again.returncode == 1, first.stdout + again.stdout
     assert default_lifecycle.returncode == 0, default_lifecycle.stdout  # so --lifecycle is what fails it
+
+
+def test_plain_schemathesis_with_the_shipped_configuration_is_green(served_mock: ServedMock) -> None:
+    """What a team running Schemathesis (or its CI action) on the spec does, against the real server."""
+    env = {**os.environ, "TT_TOKEN": mint("TU-A")}
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        "spec/openapi.yaml",
+        "--url",
+        served_mock.url,
+    ]
+    result = subprocess.run([*command, "--seed", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "passed" in result.stdout and "failed" not in result.stdout.split("Test cases:")[-1]
