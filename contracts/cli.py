@@ -200,8 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SetupError as problem:
         print(f"setup problem (not a provider bug): {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except RunHalted as problem:  # before any rule: the endpoint never answered
-        print(f"endpoint unreachable: {problem.reason}", file=sys.stderr)
+    except RunHalted as problem:  # before any rule: nothing answers, or a bound was hit at once
+        print(f"the run could not start: {problem.reason}", file=sys.stderr)
         return problem.exit_code
     except Exception:  # a bug of the suite's own: say so, with the traceback to report
         traceback.print_exc()

@@ -21,6 +21,9 @@ class SetupError(Exception):
 def check(ctx: Context) -> None:
     """Raise SetupError unless the endpoint and the tokens are usable; set the monitor's canary."""
     contract, client, config = ctx.contract, ctx.client, ctx.config
+    # Is anything there at all? A GET: it changes nothing, and any answer will do.
+    probe = client.get(contract.ticket_path(config.ticket_ids[0] if config.ticket_ids else ctx.unknown_ticket_id()))
+    _refuse_setup(probe, f"GET {contract.item_path}", "$TT_TOKEN")
     if config.read_only:
         path = contract.ticket_path(config.ticket_ids[0])
         found = client.get(path)
@@ -42,8 +45,9 @@ def check(ctx: Context) -> None:
         answer = created.response_json
         ticket_id = answer.get(contract.names.ticket_id) if isinstance(answer, dict) else None
         if created.status != 201 or not isinstance(ticket_id, str):
+            # A provider bug, not a setup mistake (the GET above was answered): the layers report it.
             ctx.progress.write(f"pre-flight: a create from the page's example got {created.answer(200)}")
-            return  # a provider bug, not a setup mistake: the layers report it
+            return
         path = contract.ticket_path(ticket_id)
     if "b" in client.tokens:
         theirs = client.get(path, token="b")
@@ -64,7 +68,7 @@ def check(ctx: Context) -> None:
 
 
 def _refuse_setup(exchange: Exchange, what: str, token: str) -> None:
-    if exchange.error:
+    if exchange.error and "GET" in what:  # nothing answers there: a setup mistake (or a dead provider)
         raise RunHalted(f"{exchange.url} did not answer: {exchange.error}", exit_code=2)
     if exchange.status in (401, 403):
         raise SetupError(

@@ -22,6 +22,7 @@ from contracts.config import RunConfig
 from contracts.report import print_summary
 from contracts.results import Status
 from contracts.runner import run
+from tests.bad_providers import bad_provider
 from tests.providers import breaking_mock
 from tests.serving import free_port, served
 from tests.support import SECRET, token
@@ -124,3 +125,41 @@ def test_a_provider_that_breaks_is_reported_with_the_request_before_the_change(t
     console = io.StringIO()
     print_summary(result, console)
     assert console.getvalue().startswith("FINDING at ")
+
+
+@pytest.mark.parametrize(
+    ("kind", "exit_code", "says"),
+    [
+        ("hang", 2, "no answer within 2 s"),
+        ("garbage", 2, "did not answer"),
+        ("redirect", 2, "redirected"),
+        ("huge", 2, "more than 1048576 bytes"),
+        ("drip", 2, "no answer within 2 s"),
+        ("dropped-writes", (1, 2), "http.answers-every-request"),
+    ],
+)
+def test_the_suite_ends_within_its_deadline_against_a_bad_endpoint(
+    kind: str, exit_code: int | tuple[int, ...], says: str, tmp_path: Path
+) -> None:
+    """Never exit 0, never run on: each misbehaviour ends the run with a message that names it."""
+    report = tmp_path / "r.md"
+    with bad_provider(kind) as url:
+        started = time.monotonic()
+        command = [sys.executable, "-m", "contracts", "run", "--base-url", url, "--quiet", "--timeout", "2"]
+        command += [
+            "--max-time",
+            "60",
+            "--max-response-bytes",
+            "1048576",
+            "--max-examples",
+            "5",
+            "--report",
+            str(report),
+        ]
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, env={"TT_TOKEN": token("TU-A"), "PATH": ""}
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode in (exit_code if isinstance(exit_code, tuple) else (exit_code,)), result.stdout[-2000:]
+    assert says in result.stdout + result.stderr
+    assert elapsed < 60 + 15

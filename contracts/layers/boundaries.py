@@ -246,20 +246,27 @@ def _nested_required(layer: LayerRun, probe: Probe) -> None:
     complete = _attachment(VALID_BASE64[0], contract)
     for name in items["required"]:
         covers = [field_rule(probe.role, f"{list_name}[].{name}", "required"), REQUIRED_MESSAGE]
-        with probe.rule(
-            layer, f"{list_name}.{name}.required", f"an attachment without {name} is refused", covers
-        ) as rule:
+        covers.append("body.nested-field-paths")
+        title = f"an attachment without {name} is refused"
+        with probe.rule(layer, f"{list_name}.{name}.required", title, covers) as rule:
             item = {k: v for k, v in complete.items() if k != name}
             exchange = probe.send(probe.valid(**{list_name: [item]}))
             if rule.expect_status(exchange, 400, f"an attachment without {name}"):
                 message = probe.error_message(rule, exchange, f"an attachment without {name}") or ""
                 named = contract.required_message.parse(message) or []
-                rule.expect(
+                if rule.expect(
                     any(entry.endswith(name) for entry in named),
                     f"an attachment without {name}: the message must be a required-fields message naming it",
                     exchange,
                     breaks=REQUIRED_MESSAGE,
-                )
+                ):
+                    path = f"{list_name}[0].{name}"
+                    rule.expect(
+                        path in named,
+                        f"the missing field is named {named}, not {path!r}",
+                        exchange,
+                        breaks="body.nested-field-paths",
+                    )
 
 
 def _enums(layer: LayerRun, probe: Probe) -> None:
