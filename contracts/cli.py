@@ -24,6 +24,7 @@ from contracts.config import (
     LAYERS,
     RunConfig,
 )
+from contracts.tokens import OAuthClient
 from contracts.transport import parse_rate
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
@@ -67,6 +68,15 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=None,
         help="an expired token of tenant A's, to check expiry [default: $TT_EXPIRED_TOKEN]",
     )
+    run.add_argument(
+        "--token-url",
+        default=None,
+        help="obtain tokens from this OAuth2 token endpoint (client credentials: $TT_CLIENT_ID and "
+        "$TT_CLIENT_SECRET, and $TT_CLIENT_ID_B/$TT_CLIENT_SECRET_B for a second tenant), again before "
+        "they expire [default: $TT_TOKEN_URL]",
+    )
+    run.add_argument("--token-scope", default=None, help="the scope to ask the token endpoint for")
+    run.add_argument("--token-audience", default=None, help="the audience to ask the token endpoint for")
     run.add_argument(
         "--strict", action="store_true", help="fail on choices only the mock makes too (this project's own CI)"
     )
@@ -124,8 +134,11 @@ def config_from(args: argparse.Namespace) -> RunConfig:
     """Check the arguments and build the run's settings; raise Usage naming the problem."""
     token = args.token or os.environ.get("TT_TOKEN") or ""
     secret = args.jwt_secret or os.environ.get("TT_JWT_SECRET") or None
-    if not token and not secret:
-        raise Usage("no token: pass --token or set $TT_TOKEN (or give --jwt-secret to let the suite mint one)")
+    clients = oauth_clients(args)
+    if not token and not secret and not clients:
+        raise Usage(
+            "no token: pass --token or set $TT_TOKEN (or give --token-url to obtain one, or --jwt-secret to mint one)"
+        )
     if not args.base_url.startswith(("http://", "https://")):
         raise Usage(f"--base-url must start with http:// or https://, not {args.base_url!r}")
     if args.read_only and not args.ticket_ids:
@@ -168,11 +181,27 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         jwt_secret=secret,
         expired_token=args.expired_token or os.environ.get("TT_EXPIRED_TOKEN") or None,
         hook_prefix=args.hook_prefix.rstrip("/"),
+        oauth_clients=clients,
         spec_path=args.spec,
         lifecycle_path=args.lifecycle,
         cleanup=not args.no_cleanup,
         progress=not args.quiet,
     )
+
+
+def oauth_clients(args: argparse.Namespace) -> dict[str, OAuthClient]:
+    """The client-credentials grants of a run, by role; secrets only ever from the environment."""
+    url = args.token_url or os.environ.get("TT_TOKEN_URL")
+    if not url:
+        return {}
+    found = {}
+    for role, suffix in (("a", ""), ("b", "_B")):
+        client_id, secret = os.environ.get(f"TT_CLIENT_ID{suffix}"), os.environ.get(f"TT_CLIENT_SECRET{suffix}")
+        if client_id and secret:
+            found[role] = OAuthClient(url, client_id, secret, args.token_scope, args.token_audience)
+    if "a" not in found:
+        raise Usage("--token-url needs $TT_CLIENT_ID and $TT_CLIENT_SECRET (the client-credentials grant)")
+    return found
 
 
 def program_name() -> str:
@@ -193,11 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(EXIT_USAGE, f"usage error: {problem}\n")
     from contracts import report
     from contracts.runner import SetupError, run
+    from contracts.tokens import TokenError
     from contracts.transport import RunHalted
 
     try:
         result = run(config)
-    except SetupError as problem:
+    except (SetupError, TokenError) as problem:
         print(f"setup problem (not a provider bug): {problem}", file=sys.stderr)
         return EXIT_USAGE
     except RunHalted as problem:  # before any rule: nothing answers, or a bound was hit at once

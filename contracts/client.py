@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from contracts.tokens import Tokens
 from contracts.transport import RETRY_STATUSES, Exchange, GuardedAdapter, HaltedRequest, Part
 
 FilePart = tuple[str, str, str, bytes]
@@ -102,17 +103,15 @@ class ApiClient:
     def __init__(
         self,
         base_url: str,
-        tokens: dict[str, str],
+        credentials: Tokens,
         *,
-        labels: dict[str, str],
         keys: MirrorKeys,
         budget: CreationBudget,
         adapter: GuardedAdapter,
         read_only: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.tokens = tokens
-        self.labels = labels  # how reports show each role's token
+        self.credentials = credentials
         self.keys = keys
         self.budget = budget
         self.adapter = adapter
@@ -120,6 +119,11 @@ class ApiClient:
         self.created: dict[str, CreatedTicket] = {}
         self.session = guarded_session(adapter)
         self._lock = threading.Lock()
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Each role's current token ("a", and "b" when there is a second tenant)."""
+        return self.credentials.by_role()
 
     def has_token(self, role: str) -> bool:
         return role in self.tokens
@@ -149,7 +153,7 @@ class ApiClient:
             if token not in self.tokens:
                 raise SkipRule("needs a second tenant's token", "set $TT_TOKEN_B (or give --jwt-secret)")
             sent_headers["Authorization"] = f"Bearer {self.tokens[token]}"
-            label = f"Bearer {self.labels[token]}"
+            label = f"Bearer {self.credentials.role_labels()[token]}"
         exchange = Exchange(
             method, self.base_url + path, {k: v for k, v in sent_headers.items()}, json_body, raw_body, multipart, label
         )

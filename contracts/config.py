@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
@@ -44,5 +45,6 @@ class RunConfig:
     strict: bool = False  # the mock's own choices fail the run too
     jwt_secret: str | None = None  # an HS256 secret the provider accepts, to mint tokens of the suite's own
     expired_token: str | None = None  # a token of tenant A's that has expired
+    oauth_clients: dict[str, Any] = field(default_factory=dict)  # role -> tokens.OAuthClient
     cleanup: bool = True
     progress: bool = True

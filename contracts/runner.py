@@ -16,7 +16,6 @@ from contracts.results import LayerResult, LayerRun, RunResult
 from contracts.tokens import resolve_tokens
 from contracts.transport import (
     GuardedAdapter,
-    Labels,
     Limits,
     Monitor,
     RateLimiter,
@@ -50,8 +49,7 @@ def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
     seed = config.seed if config.seed is not None else random.randrange(1, 2**31)
     tokens = resolve_tokens(config)
     traffic = Traffic()
-    labels = Labels(tokens.labels())
-    monitor = Monitor(labels, lambda: 0 if accepts_connections(config.base_url) else None)
+    monitor = Monitor(tokens, lambda: 0 if accepts_connections(config.base_url) else None)
     limits = Limits(
         request_timeout=config.timeout,
         max_response_bytes=config.max_response_bytes,
@@ -60,8 +58,7 @@ def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
     adapter = GuardedAdapter(limiter=RateLimiter(config.rate_limit), limits=limits, monitor=monitor, traffic=traffic)
     client = ApiClient(
         config.base_url,
-        tokens.by_role(),
-        labels=tokens.role_labels(),
+        tokens,
         keys=MirrorKeys(config.mirror_key_prefix),
         budget=CreationBudget(config.max_creates),
         adapter=adapter,

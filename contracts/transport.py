@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -135,22 +135,20 @@ class Traffic:
     waited: float = 0.0
 
 
-class Labels:
-    """How reports show the run's tokens: never the token, always where to find it."""
-
-    def __init__(self, tokens: dict[str, str]) -> None:  # label -> token
-        self.by_token = {token: label for label, token in tokens.items()}
+class Credentials(Protocol):
+    """The run's tokens, as the transport needs them (`contracts.tokens.Tokens`)."""
 
     def of(self, authorization: str | None) -> str | None:
-        if not authorization:
-            return None
-        scheme, _, token = authorization.partition(" ")
-        if token in self.by_token:
-            return f"{scheme} {self.by_token[token]}"
-        return f"{scheme} <a token made by the suite>"
+        """How reports show an Authorization header."""
+
+    def current_header(self, authorization: str | None) -> str | None:
+        """The header with an expired, replaced token swapped for the current one."""
+
+    def refresh(self) -> None:
+        """Obtain again the tokens about to expire."""
 
 
-def exchange_of(request: requests.PreparedRequest, labels: Labels) -> Exchange:
+def exchange_of(request: requests.PreparedRequest, labels: Credentials) -> Exchange:
     """An Exchange for a request prepared elsewhere (by Schemathesis), with its token labelled."""
     headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
     body = request.body if isinstance(request.body, bytes) else (request.body or "").encode() or None
@@ -229,7 +227,7 @@ class Limits:
 class Monitor:
     """Remembers what was sent, and tells a dead or broken provider from one failed request."""
 
-    def __init__(self, labels: Labels, probe: Callable[[], int | None]) -> None:
+    def __init__(self, labels: Credentials, probe: Callable[[], int | None]) -> None:
         self.labels = labels
         # The canary: a request that worked before; its status now, or None for no answer at all.
         self._probe = probe
@@ -357,6 +355,11 @@ class GuardedAdapter(HTTPAdapter):
             raise HaltedRequest(f"the run has halted: {self.halted.reason}", request=request)
         retries = 0
         first_failure: tuple[Exchange, BaseException] | None = None  # the attempt that first got no answer
+        credentials = self.monitor.labels
+        credentials.refresh()
+        current = credentials.current_header(request.headers.get("Authorization"))
+        if current is not None:
+            request.headers["Authorization"] = current
         while True:
             self._check_run_deadline(request)
             self.limiter.wait()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
-from flask import Flask
+from flask import Flask, request
 
 from contracts.config import RunConfig
-from contracts.runner import RunResult, run
+from contracts.results import RunResult
+from contracts.runner import run
+from contracts.tokens import OAuthClient
 from mockserver import MockConfig, create_app
+from tests.faults import correct_mock
 from tests.serving import served
 from tests.support import SECRET, Api, token
 
@@ -79,3 +85,32 @@ def test_without_the_hook_or_a_second_token_those_rules_are_skipped_not_failed(a
     assert "$TT_TOKEN_B" in skipped["tenancy"]
     assert result.conforms
     assert result.layer("lifecycle").count("passed") > 0
+
+
+def test_tokens_from_an_oauth2_endpoint_are_obtained_again_before_they_expire() -> None:
+    """Client credentials (RFC 6749 §4.4): a run longer than a token's life never sends an expired one."""
+    issued: list[str] = []
+    endpoint = Flask("token-endpoint")
+
+    @endpoint.post("/oauth/token")
+    def issue() -> dict:
+        assert request.form["grant_type"] == "client_credentials"
+        client = request.authorization.username if request.authorization else "?"
+        issued.append(client)
+        now = int(time.time())
+        # exp counts whole seconds: the token lives 2 to 3 s, and says 2.
+        return {"access_token": jwt.encode({"sub": client, "iat": now, "exp": now + 3}, SECRET), "expires_in": 2}
+
+    with served(endpoint) as auth_url, served(correct_mock()) as url:
+        clients = {role: OAuthClient(f"{auth_url}/oauth/token", f"TU-{role.upper()}", "s3cret") for role in "ab"}
+        config = RunConfig(
+            base_url=url,
+            token="",
+            oauth_clients=clients,
+            layers=("boundaries", "lifecycle", "auth"),
+            max_examples=5,
+            progress=False,
+        )
+        result = run(config)
+    assert result.exit_code == 0, [v.message for rule in result.rules for v in rule.violations][:5]
+    assert result.seconds > 2 and issued.count("TU-A") >= 2 and issued.count("TU-B") >= 2
