@@ -35,6 +35,17 @@ class Usage(Exception):
     """A command line that cannot run; the message says why."""
 
 
+class OneDefault(argparse.HelpFormatter):
+    """Shows each option's default once: the value, unless there is none or the help names it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, [], argparse.SUPPRESS) or action.option_strings == []:
+            return text
+        return f"{text} [default: {default}]"
+
+
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog or program_name(),
@@ -52,7 +63,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
             "--strict. Every ticket created has a mirrorKey with the prefix; those left open are asked "
             "to cancel at the end."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=OneDefault,
     )
     run.add_argument("--base-url", required=True, help="the endpoint, e.g. http://127.0.0.1:8080")
     run.add_argument("--token", default=None, help="tenant A's bearer token [default: $TT_TOKEN]")
