@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 
-.PHONY: venv mock test lint format bench contract-bench clean
+.PHONY: venv mock test lint format bench contract-bench clean lifecycle-svg
 
 venv: $(STAMP)
 
@@ -35,6 +35,10 @@ bench: venv
 
 contract-bench: venv
 	$(BIN)/python -m bench.contract_suite
+
+# The README's lifecycle picture, drawn from spec/lifecycle.yaml (tests/test_diagram.py fails when stale).
+lifecycle-svg: venv
+	$(BIN)/python -m spec.diagram --output docs/img/lifecycle.svg
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports
