@@ -5,6 +5,9 @@ highlights a ticket's state and the edges open to it by toggling classes. Every 
 `<g class="state" data-state=...>`, every edge a `<g class="edge side-TU|side-TO" data-from=...
 data-to=... data-side=...>`, so a page can colour them without knowing the layout.
 
+A page that explains the sides itself may crop the legend off: it starts at the root's
+`data-legend-top`.
+
 The output is deterministic (same file in, same bytes out): a test compares the committed
 picture with a fresh drawing, so it cannot drift from the table.
 """
@@ -173,7 +176,7 @@ def lifecycle_svg(lifecycle: Lifecycle) -> str:
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="lifecycle" role="img" '
         f'aria-labelledby="lifecycle-title" viewBox="0 0 {_n(diagram_width)} %(height)s" '
-        f'width="{_n(diagram_width)}" height="%(height)s">',
+        f'width="{_n(diagram_width)}" height="%(height)s" data-legend-top="{_n(diagram_bottom - 20)}">',
         '<title id="lifecycle-title">Trouble ticket lifecycle: states, and the edges each side (TU, TO) may take'
         "</title>",
         "<style>"
