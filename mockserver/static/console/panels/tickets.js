@@ -7,6 +7,7 @@ const POLL_MS = 1500;
 const view = {
   ctx: null,
   tickets: [],
+  loaded: false,
   seen: "", // the last /_mock/tickets answer, to redraw only on change
   selected: "",
   filter: "",
@@ -48,6 +49,7 @@ async function refresh() {
   if (text === view.seen) return;
   view.seen = text;
   view.tickets = tickets;
+  view.loaded = true;
   drawList();
   drawDetail();
 }
@@ -112,14 +114,10 @@ function drawDetail() {
   const detail = view.els.detail;
   if (!ticket) {
     view.actionsKey = "";
-    clear(
-      detail,
-      h(
-        "p",
-        { class: "hint big" },
-        view.selected ? `No ticket ${view.selected} in the mock (reset, or never made).` : "Select a ticket on the left.",
-      ),
-    );
+    let text = "Select a ticket on the left.";
+    if (!view.loaded) text = "Asking the mock for its tickets\u2026";
+    else if (view.selected) text = `No ticket ${view.selected} in the mock (reset, or never made).`;
+    clear(detail, h("p", { class: "hint big" }, text));
     return;
   }
   if (!detail.querySelector(".ticket-head")) {
@@ -301,7 +299,8 @@ function toMoves(ticket, edges) {
         fields,
       )
     : null;
-  box.append(h("div", { class: "buttons" }, buttons), dialog, entryNote);
+  box.append(h("div", { class: "buttons" }, buttons), dialog);
+  if (entryNote) box.append(entryNote);
   return box;
 }
 
