@@ -126,11 +126,11 @@ def open_page(browser: BrowserContext) -> Iterator[OpenPage]:
         page.close()
 
 
-def snapshot(page: Page, name: str) -> None:
+def snapshot(page: Page, name: str, *, readme: bool = True) -> None:
     """A screenshot under reports/pages/, and in docs/img/ for the README when asked."""
     REPORTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(REPORTS / f"{name}.png"))
-    if os.environ.get("TT_README_SCREENSHOTS"):
+    if readme and os.environ.get("TT_README_SCREENSHOTS"):
         page.screenshot(path=str(README_IMAGES / f"{name}.png"))
 
 
@@ -295,7 +295,7 @@ def test_with_a_secret_of_its_own_the_pages_say_what_they_cannot_do(open_page: O
         expect(buttons).to_have_count(len(edges_from(LIFECYCLE.initial, "TO")))
         for button in buttons.all():
             expect(button).to_be_disabled()
-        snapshot(page, "console-own-secret")
+        snapshot(page, "console-own-secret", readme=False)
 
         # With the owner's token pasted, the TO can be played.
         page.locator(".token-form input").fill(token("TU-OWN"))

@@ -53,30 +53,39 @@ export function stateBadge(state, terminal) {
   return h("span", { class: `state-badge${terminal ? " terminal" : ""}` }, state);
 }
 
-// Runs `task` now and then every `ms` while started; never two runs at once, and not while
-// the tab is hidden.
+// Runs `task` now and then again `ms` after each run ends; never two runs at once, and not
+// while the tab is hidden. A slow run (a mock holding thousands of tickets) stretches the wait
+// to ten times its own length, so the console never keeps the mock busy.
 export function poller(task, ms) {
   let timer = null;
+  let started = false;
   let running = false;
   async function tick() {
-    if (running || document.hidden) return;
-    running = true;
-    try {
-      await task();
-    } finally {
-      running = false;
+    clearTimeout(timer);
+    if (!started || running) return;
+    let wait = ms;
+    if (!document.hidden) {
+      running = true;
+      const begun = performance.now();
+      try {
+        await task();
+      } finally {
+        running = false;
+      }
+      wait = Math.max(ms, 10 * (performance.now() - begun));
     }
+    if (started) timer = setTimeout(tick, wait);
   }
   return {
     start() {
-      if (timer === null) {
-        timer = setInterval(tick, ms);
+      if (!started) {
+        started = true;
         tick();
       }
     },
     stop() {
-      clearInterval(timer);
-      timer = null;
+      started = false;
+      clearTimeout(timer);
     },
     now: tick,
   };

@@ -10,6 +10,7 @@ const view = {
   ctx: null,
   entries: [],
   seen: "",
+  choices: "",
   open: new Set(), // entries shown in full, by key
   live: true,
   filters: { tenant: "", method: "", status: "", text: "" },
@@ -69,6 +70,10 @@ function drawFilters() {
   };
   const tenants = [...new Set(view.entries.map((e) => e.tenant || "(none)"))].sort();
   const methods = [...new Set(view.entries.map((e) => e.method))].sort();
+  // Rebuilt only when the choices change: a rebuild would close a list the person has open.
+  const choices = JSON.stringify([tenants, methods]);
+  if (choices === view.choices) return;
+  view.choices = choices;
   options(view.els.tenant, tenants, "every tenant");
   options(view.els.method, methods, "every method");
 }
