@@ -77,7 +77,7 @@ def create_app(
     app.register_blueprint(
         control_blueprint(service, authenticator, requests_seen, max_body_bytes=config.max_body_bytes)
     )
-    app.register_blueprint(pages_blueprint())
+    app.register_blueprint(pages_blueprint(lifecycle, authenticator))
     _serve_spec(app, document, config)
     _register_error_handlers(app)
     _register_journal(app, requests_seen)

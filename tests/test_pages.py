@@ -16,8 +16,7 @@ from werkzeug.test import TestResponse
 from mockserver import MockConfig, create_app
 from mockserver.app import journaled
 from mockserver.auth import DEFAULT_SECRET
-from mockserver.control import MINTED_TOKEN_SECONDS
-from mockserver.pages import STATIC, swagger_ui_dir
+from mockserver.pages import MINTED_TOKEN_SECONDS, STATIC, swagger_ui_dir
 from spec import lifecycle as lifecycle_module
 from spec.diagram import lifecycle_svg
 from tests.support import Api, create_body
