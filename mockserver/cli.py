@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -86,6 +87,10 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
         return 2
+    # That check's app holds a SQLite connection and sits in reference cycles: collect it now,
+    # in this process. Left to the garbage collector, it may be closed inside a forked worker,
+    # and closing a connection inherited across fork() drops the worker's own locks on the file.
+    gc.collect()
     secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
     print(
         f"Trouble Ticket mock on http://{args.host}:{args.port} (store {args.db}, {args.workers} workers, "
