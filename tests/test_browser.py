@@ -3,7 +3,8 @@
 Each test writes screenshots under reports/pages/ for a person to look at; with
 TT_README_SCREENSHOTS=1 (`make screenshots`) the README's images in docs/img/ too.
 Chromium comes from Debian (`apt-get install -y chromium`, which .ci/run does): Playwright's own
-browser downloads cannot be fetched here. About 10 s for the module on a 2-core machine.
+browser downloads cannot be fetched here. About 20 s for the module on a 2-core machine
+(Chromium starts once; each test is bounded by its timeout and Playwright's 5 s expectations).
 """
 
 from __future__ import annotations
