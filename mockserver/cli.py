@@ -87,9 +87,9 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
         return 2
-    # That check's app holds a SQLite connection and sits in reference cycles: collect it now,
-    # in this process. Left to the garbage collector, it may be closed inside a forked worker,
-    # and closing a connection inherited across fork() drops the worker's own locks on the file.
+    # That check's app holds a SQLite connection and sits in reference cycles: close it now, before
+    # gunicorn forks. Left to the garbage collector, it closed after the fork, and SQLite, seeing
+    # this process's last connection go, deleted the -wal and -shm files the workers were using.
     gc.collect()
     secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
     print(
