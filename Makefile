@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 
-.PHONY: venv mock test lint format bench bench-scale contract-bench clean
+.PHONY: venv mock test lint format bench bench-scale contract-bench clean lifecycle-svg screenshots
 
 venv: $(STAMP)
 
@@ -38,6 +38,14 @@ bench-scale: venv
 
 contract-bench: venv
 	$(BIN)/python -m bench.contract_suite
+
+# The README's lifecycle picture, drawn from spec/lifecycle.yaml (tests/test_diagram.py fails when stale).
+lifecycle-svg: venv
+	$(BIN)/python -m spec.diagram --output docs/img/lifecycle.svg
+
+# The README's screenshots of /docs and /_mock/ui, taken by the browser tests (Debian's chromium).
+screenshots: venv
+	TT_README_SCREENSHOTS=1 $(BIN)/python -m pytest -q -m browser
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports

@@ -28,6 +28,7 @@ from mockserver.errors import (
     StoreUnavailable,
 )
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
+from mockserver.pages import is_page, pages_blueprint
 from mockserver.responses import json_response
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
@@ -88,6 +89,7 @@ def create_app(
     app.register_blueprint(
         control_blueprint(service, authenticator, requests_seen, max_body_bytes=config.max_body_bytes)
     )
+    app.register_blueprint(pages_blueprint(contract.lifecycle, authenticator))
     _serve_spec(app, contract.document, config)
     _register_error_handlers(app, contract)
     _register_journal(app, requests_seen)
@@ -146,11 +148,18 @@ def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal) ->
 
     @app.after_request
     def record(response: Response) -> Response:
-        # The journal shows what clients of the API sent, not the mock's own console or spec.
         path = request.path
-        if not path.startswith(CONTROL_PREFIX) and not path.startswith("/openapi."):
+        if journaled(path):
             try:
                 requests_seen.record(journal.entry_for(request.environ, path, g._get_current_object(), response))
             except OSError as error:  # a journal entry must never cost the client its answer
                 log.warning("journal entry lost: %s", error)
         return response
+
+
+def journaled(path: str) -> bool:
+    """What the journal shows: what clients of the API sent, and the TO's moves played through
+    the transition hook (a test's or the console's); not the rest of /_mock, the pages or the spec."""
+    if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+        return path.startswith(CONTROL_PREFIX + "/troubleTicket/") and path.endswith("/transition")
+    return not path.startswith("/openapi.") and not is_page(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -92,10 +93,12 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
         return 2
-    # Closed before the workers fork: a connection left to the garbage collector would be closed
-    # inside a worker, where SQLite's locks and WAL are shared with the others.
+    # Closed before the workers fork: left to the garbage collector (the app sits in reference
+    # cycles), the connection closed after the fork, and SQLite, seeing this process's last
+    # connection go, deleted the -wal and -shm files the workers were using.
     checked.extensions["mockserver"].store.close()
     del checked
+    gc.collect()
     secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
     print(
         f"Trouble Ticket mock on http://{args.host}:{args.port} (store {args.db}, {args.workers} workers, "
