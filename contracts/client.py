@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from contracts.tokens import Tokens
 from contracts.transport import RETRY_STATUSES, Exchange, GuardedAdapter, HaltedRequest, Part
@@ -177,7 +178,7 @@ class ApiClient:
             return exchange
         self._copy_attempt(exchange)
         exchange.status = response.status_code
-        exchange.response_headers = dict(response.headers)
+        exchange.response_headers = CaseInsensitiveDict(response.headers)  # header names have no case
         exchange.response_text = response.content.decode(response.encoding or "utf-8", "replace")
         if exchange.status in RETRY_STATUSES:
             # Still rate limited or unavailable after the retries: not an answer a rule can judge.

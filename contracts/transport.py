@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -66,7 +66,7 @@ class Exchange:
     multipart: list[Part] | None = None
     authorization: str | None = None  # the Authorization header as reports show it: "Bearer $TT_TOKEN"
     status: int | None = None
-    response_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive when filled
     response_text: str = ""
     error: str | None = None
     at: str = ""  # when it was sent, UTC
@@ -169,22 +169,26 @@ class RateLimiter:
     def __init__(self, spec: str | None) -> None:
         self.interval = parse_rate(spec) if spec else 0.0
         self._next = 0.0
+        self._recent: deque[float] = deque(maxlen=1000)  # when the last requests went out
         self._lock = threading.Lock()
 
     def wait(self) -> None:
-        if not self.interval:
-            return
         with self._lock:
             now = time.monotonic()
-            delay = self._next - now
+            delay = self._next - now if self.interval else 0.0
             self._next = max(now, self._next) + self.interval
+            self._recent.append(now + max(delay, 0.0))
         if delay > 0:
             time.sleep(delay)
 
     def slow_down(self) -> None:
-        """The provider said 429: space requests at least twice as far apart from now on (up to 1 s)."""
+        """The provider said 429: from now on, send at 90% of the rate it was getting, and slower
+        each time it says so again (a request a second at the slowest)."""
         with self._lock:
-            self.interval = min(max(self.interval * 2, 0.02), 1.0)
+            now = time.monotonic()
+            last_second = sum(1 for sent in self._recent if now - sent <= 1.0)
+            slower = max(self.interval * 1.25, 1 / (0.9 * last_second) if last_second else 0.02)
+            self.interval = min(slower, 1.0)
 
 
 def parse_rate(text: str) -> float:

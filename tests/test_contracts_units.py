@@ -54,11 +54,14 @@ def test_the_rate_limiter_spaces_requests_and_slows_down_on_429(monkeypatch: pyt
     for _ in range(4):
         limiter.wait()
     assert slept == [0.25, 0.25, 0.25]
-    limiter.slow_down()
-    assert limiter.interval == 0.5
+    limiter.slow_down()  # a quarter slower than asked, at least
+    assert limiter.interval == pytest.approx(0.3125)
     unlimited = RateLimiter(None)
-    unlimited.slow_down()
-    assert unlimited.interval == 0.02
+    for _ in range(100):
+        unlimited.wait()
+    unlimited.slow_down()  # 100 requests in the last second: 90 a second from now on
+    assert unlimited.interval == pytest.approx(1 / 90)
+    assert RateLimiter(None).slow_down() is None and RateLimiter("1/s").interval == 1.0
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.datastructures import Headers
 
 from mockserver import MockConfig, create_app
 from mockserver.store import DuplicateMirrorKey, Ticket, TicketStore
@@ -177,6 +178,10 @@ def _extra_fields(response: Response) -> None:
         response.headers["Content-Type"] = "application/json; charset=utf-8"
 
 
+def _lower_case_header_names(response: Response) -> None:
+    response.headers = Headers([(name.lower(), value) for name, value in response.headers.items()])
+
+
 def _customer_as_text(response: Response) -> None:
     answer = _json(response)
     if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict):
@@ -306,6 +311,12 @@ VARIANTS = [
         "answers carry fields of their own (createdAt, links) and a charset in the Content-Type",
         "CONTRACT.md allows extra fields; application/json with charset=utf-8 is JSON",
         answers_rewritten(_extra_fields),
+    ),
+    Variant(
+        "lower-case-header-names",
+        "writes header names in lower case (www-authenticate, allow, content-type)",
+        "HTTP field names are case-insensitive (RFC 9110 §5.1); HTTP/2 sends them in lower case",
+        answers_rewritten(_lower_case_header_names),
     ),
     Variant(
         "customer-as-text",
