@@ -61,7 +61,6 @@ def test_the_rate_limiter_spaces_requests_and_slows_down_on_429(monkeypatch: pyt
         unlimited.wait()
     unlimited.slow_down()  # 100 requests in the last second: 90 a second from now on
     assert unlimited.interval == pytest.approx(1 / 90)
-    assert RateLimiter(None).slow_down() is None and RateLimiter("1/s").interval == 1.0
 
 
 @pytest.mark.parametrize(
