@@ -105,6 +105,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="seed for generated data (default: random, reported)")
     run.add_argument("--junit-xml", type=Path, default=None, help="write JUnit XML here (one test case per rule)")
     run.add_argument("--report", type=Path, default=None, help="write the Markdown report here")
+    run.add_argument("--html", type=Path, default=None, help="write the HTML report here (one self-contained page)")
     run.add_argument("--hook-prefix", default="/_mock", help="where the provider's TO transition hook lives")
     run.add_argument("--rate-limit", default=None, help="at most this many requests, e.g. 10/s, 600/m")
     run.add_argument("--read-only", action="store_true", help="send GET requests only, on the --ticket-id values")
@@ -179,6 +180,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         seed=args.seed,
         junit_xml=args.junit_xml,
         report=args.report,
+        html=args.html,
         rate_limit=args.rate_limit,
         read_only=args.read_only,
         ticket_ids=tuple(args.ticket_ids),
@@ -228,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from(args)
         from spec.contract import Contract
 
-        Contract.load(config.spec_path, config.lifecycle_path)  # a contract that does not read is a usage error
+        contract = Contract.load(config.spec_path, config.lifecycle_path)  # one that does not read: a usage error
     except (Usage, ValueError, OSError) as problem:
         parser.exit(EXIT_USAGE, f"usage error: {problem}\n")
     from contracts import report
@@ -252,9 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_CRASH
     report.print_summary(result, sys.stdout)
+    from contracts.html import write_html
+
     for name, path, write in (
         ("JUnit XML", config.junit_xml, report.write_junit),
         ("report", config.report, report.write_markdown),
+        ("HTML report", config.html, lambda result, path: write_html(result, path, contract.lifecycle)),
     ):
         if path:
             write(result, path)

@@ -19,10 +19,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from contracts.config import RunConfig
+from contracts.html import write_html
+from contracts.runner import run
 from mockserver import MockConfig, create_app
 from mockserver.auth import DEFAULT_SECRET
 from spec import lifecycle as lifecycle_module
 from spec.lifecycle import Transition
+from tests.faults import FAULTS
 from tests.serving import served
 from tests.support import CLOSE_OUT, SECRET, create_body, token
 
@@ -308,3 +312,37 @@ def test_with_a_secret_of_its_own_the_pages_say_what_they_cannot_do(open_page: O
         assert stored(base, ticket_id)["baseTroubleTicketState"] == edge.target
         assert watch.problems == []
         page.close()  # before its mock stops
+
+
+def test_the_html_report_of_a_failing_run_shows_the_failures_and_the_diagram(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    """A provider that lets the TU close a ticket straight away: the report's first screen says so."""
+    fault = next(f for f in FAULTS if f.name == "tu-may-close-directly")
+    with served(fault.build()) as url:
+        config = RunConfig(
+            base_url=url,
+            token=token("TU-A"),
+            to_hook=True,
+            layers=("lifecycle", "auth"),
+            max_examples=5,
+            progress=False,
+        )
+        result = run(config)
+    report = tmp_path / "contract.html"
+    write_html(result, report, LIFECYCLE)
+    page, watch = open_page("file://")
+    page.goto(report.as_uri())
+    expect(page.locator("#verdict")).to_contain_text("DOES NOT CONFORM")
+    expect(page.locator("#failures")).to_be_visible()
+    expect(page.get_by_text("TU: OPENACTIVE -> CLOSED is refused").first).to_be_visible()
+    assert "curl -i -X PATCH" in page.locator("#failures ~ div.violation pre").first.inner_text()
+    # The diagram draws the breach, in red, beside the file's own edges in green.
+    breach = page.locator('g.edge[data-side="TU"][data-from="OPENACTIVE"][data-to="CLOSED"] path').first
+    expect(breach).to_have_css("stroke", "rgb(207, 34, 46)")
+    kept = page.locator('g.edge[data-side="TU"][data-from="OPENACTIVE"][data-to="DEFERRED.AWAITING-CANCELATION"] path')
+    expect(kept.first).to_have_css("stroke", "rgb(26, 127, 55)")
+    assert not watch.problems, watch.problems
+    snapshot(page, "contract-report")
+    page.locator(".diagram").scroll_into_view_if_needed()
+    snapshot(page, "contract-report-lifecycle")
