@@ -28,6 +28,7 @@ from mockserver.errors import (
     StoreUnavailable,
 )
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
+from mockserver.refusals import RefusalRules
 from mockserver.responses import json_response
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
@@ -89,8 +90,8 @@ def create_app(
         control_blueprint(service, authenticator, requests_seen, max_body_bytes=config.max_body_bytes)
     )
     _serve_spec(app, contract.document, config)
-    _register_error_handlers(app, contract)
-    _register_journal(app, requests_seen)
+    _register_error_handlers(app, contract, RefusalRules(contract))
+    _register_journal(app, requests_seen, contract)
     return app
 
 
@@ -107,12 +108,16 @@ def _serve_spec(app: Flask, document: dict[str, Any], config: MockConfig) -> Non
         return Response(spec_json, mimetype="application/json")
 
 
-def _register_error_handlers(app: Flask, contract: Contract) -> None:
+def _register_error_handlers(app: Flask, contract: Contract, refusals: RefusalRules) -> None:
     """Every failure leaves as the contract's JSON error body."""
     served = sorted(contract.methods)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
+        # The journal keeps which rule the request broke: grading a client needs it.
+        g.rules = refusals.resolve(error, refusals.role(request.url_rule and request.url_rule.rule, request.method))
+        if error.ticket_id is not None:
+            g.ticket_id = error.ticket_id
         return json_response(error.to_dict(contract), error.status, headers=error.headers)
 
     @app.errorhandler(HTTPException)
@@ -139,16 +144,23 @@ def _register_error_handlers(app: Flask, contract: Contract) -> None:
         )
 
 
-def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal) -> None:
+def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal, contract: Contract) -> None:
+    ticket_field, parameter = contract.names.ticket_id, contract.path_parameter
+
     @app.before_request
     def start_clock() -> None:
         g.started = time.perf_counter()
+        g.received_at = journal.clock()
 
     @app.after_request
     def record(response: Response) -> Response:
         # The journal shows what clients of the API sent, not the mock's own console or spec.
         path = request.path
         if not path.startswith(CONTROL_PREFIX) and not path.startswith("/openapi."):
+            if getattr(g, "ticket_id", None) is None:  # the ticket the request is about, for ?ticketId=
+                payload = getattr(response, "payload", None)
+                created = payload.get(ticket_field) if isinstance(payload, dict) else None
+                g.ticket_id = (request.view_args or {}).get(parameter) or created
             try:
                 requests_seen.record(journal.entry_for(request.environ, path, g._get_current_object(), response))
             except OSError as error:  # a journal entry must never cost the client its answer

@@ -11,8 +11,9 @@ from flask import Blueprint, Response, g, request
 from mockserver.api import flask_rule
 from mockserver.auth import Authenticator
 from mockserver.bodies import read_body
-from mockserver.errors import IllegalArgument, TicketNotFound
-from mockserver.journal import FileJournal, MemoryJournal
+from mockserver.errors import TicketNotFound
+from mockserver.filters import JournalQuery, check_known
+from mockserver.journal import FileJournal, MemoryJournal, clock
 from mockserver.responses import json_response
 from mockserver.tickets import TicketService
 
@@ -67,12 +68,26 @@ def control_blueprint(
 
     @control.get("/journal")
     def journal() -> Response:
-        """The newest requests received, newest first (?limit=N, ?tenant=)."""
-        limit_text = request.args.get("limit", "")
-        if limit_text and not (limit_text.isascii() and limit_text.isdigit()):
-            raise IllegalArgument(f"limit must be a positive integer, not {limit_text!r}")
-        entries = requests_seen.newest(int(limit_text) if limit_text else None, request.args.get("tenant") or None)
-        return json_response({"requests": entries})
+        """The requests received, newest first; filters in JournalQuery (an unknown one is a 400)."""
+        query = JournalQuery.from_args(request.args.to_dict(flat=False))
+        now = clock()  # before reading: an entry of a later request must not come before `now`
+        entries = query.select(requests_seen.newest())
+        return json_response({"requests": entries, "now": now, "capacity": requests_seen.size})
+
+    @control.get("/journal/count")
+    def journal_count() -> Response:
+        """How many requests kept in the journal match the filters (the same as /journal's, less paging)."""
+        query = JournalQuery.from_args(request.args.to_dict(flat=False), paging=False)
+        now = clock()
+        return json_response({"count": len(query.select(requests_seen.newest())), "now": now})
+
+    @control.delete("/journal")
+    def journal_reset() -> Response:
+        """Forget the journal alone; tickets and faults stay."""
+        check_known(request.args, ())
+        deleted = len(requests_seen.newest())
+        requests_seen.clear()
+        return json_response({"deleted": deleted})
 
     return control
 

@@ -18,6 +18,7 @@ from mockserver.errors import (
 from mockserver.store import Attachment, Change, DuplicateMirrorKey, Ticket, TicketHistory, TicketStore
 from mockserver.validation import BodyRules, OperationRules
 from spec.bodies import decode_base64
+from spec.catalogue import edge_rule, entry_rule, terminal_rule
 from spec.contract import Contract, project
 from spec.lifecycle import Side
 
@@ -61,9 +62,12 @@ class TicketService:
                 attachments=self.embedded_attachments(body) + files,
             )
         except DuplicateMirrorKey as duplicate:
+            existing = self.contract.ticket_ids.of(duplicate.seq)
             raise IllegalArgument(
                 f"{names.mirror_key}: {mirror_key!r} already belongs to trouble ticket "
-                f"{self.contract.ticket_ids.of(duplicate.seq)}; a {names.mirror_key} opens one ticket only"
+                f"{existing}; a {names.mirror_key} opens one ticket only",
+                rules=("ids.repeated-mirror-key",),
+                ticket_id=existing,
             ) from None
         return project(self.contract.created_view, self._values(ticket))
 
@@ -100,12 +104,14 @@ class TicketService:
             if body[names.ticket_id] != ticket_id:
                 raise IllegalArgument(
                     f"{names.ticket_id}: the body names {body[names.ticket_id]!r} but the path names {ticket_id!r}; "
-                    "they must be equal"
+                    "they must be equal",
+                    rules=("ids.path-body-match",),
                 )
             if body[names.mirror_key] != ticket.mirror_key:
                 raise IllegalArgument(
                     f"{names.mirror_key}: {body[names.mirror_key]!r} is not the {names.mirror_key} of trouble "
-                    f"ticket {ticket_id} ({ticket.mirror_key!r})"
+                    f"ticket {ticket_id} ({ticket.mirror_key!r})",
+                    rules=("ids.mirror-key-match",),
                 )
             return self._change(ticket, body, files, side="TU", actor=tenant, rules=self.update_rules)
 
@@ -157,10 +163,15 @@ class TicketService:
         target = body[names.state]
         refusal = lifecycle.refusal(ticket.state, target, side)
         if refusal:
-            raise IllegalArgument(f"{names.state}: {refusal}")
+            rule = (
+                terminal_rule(ticket.state)
+                if lifecycle.is_terminal(ticket.state)
+                else edge_rule(side, ticket.state, target)
+            )
+            raise IllegalArgument(f"{names.state}: {refusal}", rules=(rule,))
         missing = [name for name in lifecycle.entry_requirements(ticket.state, target) if body.get(name) is None]
         if missing:
-            raise RequiredFieldsMissing(missing)
+            raise RequiredFieldsMissing(missing, rules=(entry_rule(target),))
         return Change(
             side=side,
             actor=actor,
