@@ -30,6 +30,7 @@ from mockserver.errors import (
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.refusals import RefusalRules
 from mockserver.responses import json_response
+from mockserver.seeding import Seeder
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
 from spec import lifecycle as lifecycle_module
@@ -86,8 +87,18 @@ def create_app(
     app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator)
 
     app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
+    seeder = Seeder(service)
+    if config.seed_path is not None:
+        seeder.apply_file(config.seed_path)  # tickets the store already has are left as they are
     app.register_blueprint(
-        control_blueprint(service, authenticator, requests_seen, max_body_bytes=config.max_body_bytes)
+        control_blueprint(
+            service,
+            authenticator,
+            requests_seen,
+            max_body_bytes=config.max_body_bytes,
+            seeder=seeder,
+            seed_path=config.seed_path,
+        )
     )
     _serve_spec(app, contract.document, config)
     _register_error_handlers(app, contract, RefusalRules(contract))

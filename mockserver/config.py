@@ -22,3 +22,6 @@ class MockConfig:
     journal_size: int = 200
     spec_path: Path = OPENAPI_PATH
     lifecycle_path: Path = LIFECYCLE_PATH
+    seed_path: Path | None = None  # tickets made at start-up and again by each reset (--seed)
+    faults_path: Path | None = None  # faults injected from start-up until cleared (--faults)
+    cors_origins: tuple[str, ...] = ()  # browser origins the API answers (--cors); none by default

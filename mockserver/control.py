@@ -6,15 +6,19 @@ what the mock holds (tickets with history) and what clients sent (the journal).
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from flask import Blueprint, Response, g, request
 
 from mockserver.api import flask_rule
 from mockserver.auth import Authenticator
-from mockserver.bodies import read_body
+from mockserver.bodies import parse_json, read_body
 from mockserver.errors import TicketNotFound
 from mockserver.filters import JournalQuery, check_known
 from mockserver.journal import FileJournal, MemoryJournal, clock
 from mockserver.responses import json_response
+from mockserver.seeding import Seeder
 from mockserver.tickets import TicketService
 
 PREFIX = "/_mock"
@@ -26,10 +30,19 @@ def control_blueprint(
     requests_seen: MemoryJournal | FileJournal,
     *,
     max_body_bytes: int,
+    seeder: Seeder | None = None,
+    seed_path: Path | None = None,
 ) -> Blueprint:
     """Routes under /_mock."""
     control = Blueprint("control", __name__, url_prefix=PREFIX)
     parameter = service.contract.path_parameter
+    seeder = seeder or Seeder(service)
+
+    def forget_tickets(tenant: str | None) -> dict[str, Any]:
+        """Forget tickets, then make the start-up seeds (--seed) again: a reset is a fresh start."""
+        deleted = service.store.reset(tenant)
+        seeded = len(seeder.apply_file(seed_path).created) if seed_path else 0
+        return {"deleted": deleted, "tenant": tenant, "seeded": seeded}
 
     @control.post(flask_rule(service.contract.item_path) + "/transition")
     def transition(**path: str) -> Response:
@@ -44,17 +57,43 @@ def control_blueprint(
 
     @control.post("/reset")
     def reset() -> Response:
-        """Forget every ticket and the journal, or only one tenant's tickets with ?tenant=."""
+        """Forget every ticket and the journal, or only one tenant's tickets with ?tenant=; seed again."""
         tenant = request.args.get("tenant") or None
-        deleted = service.store.reset(tenant)
+        answer = forget_tickets(tenant)
         if tenant is None:
             requests_seen.clear()
-        return json_response({"deleted": deleted, "tenant": tenant})
+        return json_response(answer)
 
     @control.get("/tickets")
     def tickets() -> Response:
         """Every ticket (or one tenant's, ?tenant=) with its full history."""
         return json_response({"tickets": service.history(request.args.get("tenant") or None)})
+
+    @control.post("/tickets")
+    def seed() -> Response:
+        """Store a ticket in any state with any fields and history, checked against the contract."""
+        data = parse_json(request.get_data(cache=False), what="the seed")
+        token_tenant = None
+        if request.headers.get("Authorization"):
+            token_tenant = authenticator.tenant(request.headers.get("Authorization"))
+        plan = seeder.plan(data, tenant=token_tenant)
+        return json_response(seeder.apply(plan), 201, warnings=plan.warnings)
+
+    @control.delete("/tickets")
+    def forget() -> Response:
+        """Forget every ticket (or one tenant's, ?tenant=), keeping the journal; seed again."""
+        check_known(request.args, ("tenant",))
+        return json_response(forget_tickets(request.args.get("tenant") or None))
+
+    @control.get("/tickets/<ticket_id>")
+    def ticket(ticket_id: str) -> Response:
+        """One ticket with its full history (?tenant= to insist on its owner)."""
+        check_known(request.args, ("tenant",))
+        seq = service.contract.ticket_ids.sequence(ticket_id)
+        found = service.store.history_of(seq, request.args.get("tenant") or None) if seq is not None else None
+        if found is None:
+            raise TicketNotFound(ticket_id)
+        return json_response(service._history_entry(found))
 
     @control.get("/tickets/<ticket_id>/attachments/<int:attachment_id>")
     def attachment(ticket_id: str, attachment_id: int) -> Response:

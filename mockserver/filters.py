@@ -82,12 +82,14 @@ def _positive(text: str, name: str) -> int:
     return int(text)
 
 
-def check_known(args: Iterable[str], known: Iterable[str]) -> None:
-    """Refuse a query naming anything but `known`, naming what it does not know."""
-    unknown = sorted(set(args) - set(known))
+def check_known(names: Iterable[str], known: Iterable[str], *, what: str = "filter", where: str = "") -> None:
+    """Refuse a query (or an object) naming anything but `known`, naming what it does not know."""
+    known = tuple(known)
+    unknown = sorted(set(names) - set(known))
     if unknown:
+        plural = "s" if len(unknown) > 1 else ""
         raise IllegalArgument(
-            f"unknown filter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)} (known: {', '.join(known)})"
+            f"{where}unknown {what}{plural}: {', '.join(unknown)} (known: {', '.join(known) or 'none'})"
         )
 
 

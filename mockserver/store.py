@@ -104,6 +104,14 @@ class TicketHistory:
     events: list[dict[str, Any]]
 
 
+class TicketIdTaken(Exception):
+    """A seeded ticket asked for a sequence number another ticket has."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
+
+
 class DuplicateMirrorKey(Exception):
     """The tenant already has a ticket with this mirrorKey."""
 
@@ -226,6 +234,36 @@ class TicketStore:
             self._record_event(conn, seq, None, change, at)
         return Ticket(seq, tenant, mirror_key, state, fields, at, at)
 
+    def seed(self, *, tenant: str, mirror_key: str, seq: int | None, events: list[tuple[Change, str | None]]) -> Ticket:
+        """Store a ticket with a history made up front (seeding): the first event opens it, each
+        later one moves it; an event's time is its own or now. All or nothing, in one transaction.
+        Raise DuplicateMirrorKey, or TicketIdTaken when `seq` is another ticket's."""
+        now = now_iso()
+        times = [at or now for _, at in events]
+        last = events[-1][0]
+        with self._transaction() as conn:
+            existing = conn.execute(
+                "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
+            ).fetchone()
+            if existing:  # first: a seed applied again meets its own ticket
+                raise DuplicateMirrorKey(existing["seq"])
+            if seq is not None and conn.execute("SELECT 1 FROM tickets WHERE seq = ?", (seq,)).fetchone():
+                raise TicketIdTaken(seq)
+            fields: dict[str, Any] = {}
+            for change, _ in events:
+                fields.update(change.fields)
+            seq = conn.execute(
+                "INSERT INTO tickets (seq, tenant, mirror_key, state, fields, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, tenant, mirror_key, last.state, json.dumps(fields), times[0], times[-1]),
+            ).lastrowid
+            assert seq is not None
+            previous: str | None = None
+            for (change, _), at in zip(events, times, strict=True):
+                self._record_event(conn, seq, previous, change, at)
+                previous = change.state
+        return Ticket(seq, tenant, mirror_key, last.state, fields, times[0], times[-1])
+
     def get(self, tenant: str, seq: int) -> Ticket | None:
         """The tenant's ticket with this sequence number, or None."""
         with self._connection() as conn:
@@ -281,16 +319,24 @@ class TicketStore:
         with self._connection() as conn:
             where, args = ("WHERE tenant = ?", (tenant,)) if tenant else ("", ())
             rows = conn.execute(f"SELECT * FROM tickets {where} ORDER BY seq", args).fetchall()
-            tickets = []
-            for row in rows:
-                events = conn.execute("SELECT * FROM events WHERE ticket_seq = ? ORDER BY id", (row["seq"],)).fetchall()
-                files = conn.execute(
-                    "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments"
-                    " WHERE ticket_seq = ? ORDER BY id",
-                    (row["seq"],),
-                ).fetchall()
-                tickets.append(TicketHistory(_ticket(row), [_event(event, files) for event in events]))
-        return tickets
+            return [self._history_of(conn, row) for row in rows]
+
+    def history_of(self, seq: int, tenant: str | None = None) -> TicketHistory | None:
+        """One ticket (any tenant's, or only `tenant`'s) with its events, or None."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM tickets WHERE seq = ? AND (? IS NULL OR tenant = ?)", (seq, tenant, tenant)
+            ).fetchone()
+            return self._history_of(conn, row) if row else None
+
+    @staticmethod
+    def _history_of(conn: sqlite3.Connection, row: sqlite3.Row) -> TicketHistory:
+        events = conn.execute("SELECT * FROM events WHERE ticket_seq = ? ORDER BY id", (row["seq"],)).fetchall()
+        files = conn.execute(
+            "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments WHERE ticket_seq = ? ORDER BY id",
+            (row["seq"],),
+        ).fetchall()
+        return TicketHistory(_ticket(row), [_event(event, files) for event in events])
 
     def attachment(self, tenant: str | None, seq: int, attachment_id: int) -> Attachment | None:
         """One stored attachment's content."""
