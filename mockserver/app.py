@@ -27,6 +27,7 @@ from mockserver.errors import (
     PayloadTooLarge,
     StoreUnavailable,
 )
+from mockserver.faults import FaultInjector
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.refusals import RefusalRules
 from mockserver.responses import json_response
@@ -90,6 +91,9 @@ def create_app(
     seeder = Seeder(service)
     if config.seed_path is not None:
         seeder.apply_file(config.seed_path)  # tickets the store already has are left as they are
+    injector = FaultInjector(store, contract, authenticator, skip=(CONTROL_PREFIX, "/openapi."))
+    if config.faults_path is not None:
+        injector.load_file(config.faults_path)  # once per store: the first worker to start does it
     app.register_blueprint(
         control_blueprint(
             service,
@@ -98,11 +102,13 @@ def create_app(
             max_body_bytes=config.max_body_bytes,
             seeder=seeder,
             seed_path=config.seed_path,
+            injector=injector,
         )
     )
     _serve_spec(app, contract.document, config)
     _register_error_handlers(app, contract, RefusalRules(contract))
     _register_journal(app, requests_seen, contract)
+    injector.install(app)  # after the journal's hooks: see FaultInjector.install
     return app
 
 

@@ -15,6 +15,7 @@ from mockserver.api import flask_rule
 from mockserver.auth import Authenticator
 from mockserver.bodies import parse_json, read_body
 from mockserver.errors import TicketNotFound
+from mockserver.faults import FaultInjector, add_fault_routes
 from mockserver.filters import JournalQuery, check_known
 from mockserver.journal import FileJournal, MemoryJournal, clock
 from mockserver.responses import json_response
@@ -32,6 +33,7 @@ def control_blueprint(
     max_body_bytes: int,
     seeder: Seeder | None = None,
     seed_path: Path | None = None,
+    injector: FaultInjector | None = None,
 ) -> Blueprint:
     """Routes under /_mock."""
     control = Blueprint("control", __name__, url_prefix=PREFIX)
@@ -128,6 +130,8 @@ def control_blueprint(
         requests_seen.clear()
         return json_response({"deleted": deleted})
 
+    if injector is not None:
+        add_fault_routes(control, injector)
     return control
 
 

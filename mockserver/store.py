@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS attachments (
     content BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attachments_by_ticket ON attachments (ticket_seq);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 0,
+    hits INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
 """
 
 
@@ -102,6 +110,19 @@ class TicketHistory:
 
     ticket: Ticket
     events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    """A fault as stored: what it is (the control API's JSON), where it came from, and its counters.
+    The store keeps the counters in step across workers; what a fault means is mockserver.faults'."""
+
+    id: int
+    spec: dict[str, Any]
+    origin: str
+    seen: int  # matching requests offered to it
+    hits: int  # requests it was injected into
+    created_at: str
 
 
 class TicketIdTaken(Exception):
@@ -348,6 +369,62 @@ class TicketStore:
             ).fetchone()
         return Attachment(row["name"], row["mime_type"], row["content"]) if row else None
 
+    # -- faults (shared by every worker: the counters live here, not in a process) -------------
+
+    def add_fault(self, spec: dict[str, Any], origin: str = "api") -> FaultRow:
+        with self._transaction() as conn:
+            return self._insert_fault(conn, spec, origin)
+
+    def add_faults_once(self, specs: list[dict[str, Any]], origin: str) -> bool:
+        """Store `specs` unless faults of this origin are stored already (each worker loads the
+        same file at start-up; the first one does it). True when they were stored."""
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM faults WHERE origin = ?", (origin,)).fetchone():
+                return False
+            for spec in specs:
+                self._insert_fault(conn, spec, origin)
+        return True
+
+    @staticmethod
+    def _insert_fault(conn: sqlite3.Connection, spec: dict[str, Any], origin: str) -> FaultRow:
+        at = now_iso()
+        fault_id = conn.execute(
+            "INSERT INTO faults (spec, origin, created_at) VALUES (?, ?, ?)", (json.dumps(spec), origin, at)
+        ).lastrowid
+        assert fault_id is not None
+        return FaultRow(fault_id, spec, origin, 0, 0, at)
+
+    def faults(self) -> list[FaultRow]:
+        """Every stored fault, oldest first."""
+        with self._connection() as conn:
+            return [_fault(row) for row in conn.execute("SELECT * FROM faults ORDER BY id").fetchall()]
+
+    def remove_faults(self, fault_id: int | None = None) -> int:
+        """Forget one fault, or all; return how many went."""
+        with self._transaction() as conn:
+            if fault_id is None:
+                return conn.execute("DELETE FROM faults").rowcount
+            return conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount
+
+    def claim_fault(
+        self, matches: Callable[[FaultRow], bool], fires: Callable[[FaultRow, int], bool]
+    ) -> tuple[FaultRow, int] | None:
+        """Offer a request to the faults it `matches`, oldest first, counting it as each one's next
+        request; the first that `fires(fault, n)` for its n-th takes it. Atomic across workers, so
+        "the next 2 requests" means two, whichever worker serves them."""
+        with self._transaction() as conn:
+            for row in conn.execute("SELECT * FROM faults ORDER BY id").fetchall():
+                fault = _fault(row)
+                if not matches(fault):
+                    continue
+                seen = fault.seen + 1
+                fired = fires(fault, seen)
+                hits = fault.hits + (1 if fired else 0)
+                conn.execute("UPDATE faults SET seen = ?, hits = ? WHERE id = ?", (seen, hits, fault.id))
+                if fired:
+                    return FaultRow(fault.id, fault.spec, fault.origin, seen, hits, fault.created_at), seen
+        return None
+
     def close(self) -> None:
         """Close this process's connection. A connection must never be closed, or used, in a forked
         child: closing it there drops the parent's locks and may checkpoint away the shared WAL."""
@@ -366,6 +443,10 @@ class TicketStore:
             if tenant:
                 return conn.execute("DELETE FROM tickets WHERE tenant = ?", (tenant,)).rowcount
             return conn.execute("DELETE FROM tickets").rowcount
+
+
+def _fault(row: sqlite3.Row) -> FaultRow:
+    return FaultRow(row["id"], json.loads(row["spec"]), row["origin"], row["seen"], row["hits"], row["created_at"])
 
 
 def _ticket(row: sqlite3.Row) -> Ticket:
