@@ -19,6 +19,7 @@ from mockserver.auth import Authenticator, resolve_secret
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX as CONTROL_PREFIX
 from mockserver.control import control_blueprint
+from mockserver.cors import install_cors
 from mockserver.errors import (
     ApiError,
     IllegalArgument,
@@ -31,7 +32,7 @@ from mockserver.faults import FaultInjector
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.refusals import RefusalRules
 from mockserver.responses import json_response
-from mockserver.seeding import Seeder
+from mockserver.seeding import FileSeeding, Seeder
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
 from spec import lifecycle as lifecycle_module
@@ -51,6 +52,7 @@ class MockParts:
     journal: MemoryJournal | FileJournal
     service: TicketService
     authenticator: Authenticator
+    seeding: FileSeeding | None = None  # what the --seed file made at start-up
 
     @property
     def document(self) -> dict[str, Any]:
@@ -85,12 +87,12 @@ def create_app(
     app = Flask(__name__)
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
-    app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator)
 
     app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
     seeder = Seeder(service)
-    if config.seed_path is not None:
-        seeder.apply_file(config.seed_path)  # tickets the store already has are left as they are
+    # Tickets the store has already are left as they are (a second worker, a restart).
+    seeding = seeder.apply_file(config.seed_path) if config.seed_path is not None else None
+    app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator, seeding)
     injector = FaultInjector(store, contract, authenticator, skip=(CONTROL_PREFIX, "/openapi."))
     if config.faults_path is not None:
         injector.load_file(config.faults_path)  # once per store: the first worker to start does it
@@ -105,6 +107,9 @@ def create_app(
             injector=injector,
         )
     )
+    if config.cors_origins:  # first registered, so its after_request runs last, on the final answer
+        methods = [method for allowed in contract.methods.values() for method in allowed]
+        install_cors(app, config.cors_origins, methods, skip=(CONTROL_PREFIX,))
     _serve_spec(app, contract.document, config)
     _register_error_handlers(app, contract, RefusalRules(contract))
     _register_journal(app, requests_seen, contract)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
-DEFAULT_DB = "tickets.db"
+DEFAULT_DATA_DIR = ".tt-mock"  # the served mock's files: tickets, journal, locks
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 SERVERS = ("granian", "gunicorn")  # the first is the default
 

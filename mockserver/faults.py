@@ -211,7 +211,7 @@ class FaultInjector:
 
     def before(self) -> Response | None:
         path = request.path
-        if path.startswith(self.skip):
+        if path.startswith(self.skip) or request.method == "OPTIONS":  # a browser's preflight is not the request
             return None
         rows = self.store.faults()
         if not rows:
