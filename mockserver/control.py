@@ -55,7 +55,8 @@ def control_blueprint(
 
     @control.get("/health")
     def health() -> Response:
-        return json_response({"status": "ok"})
+        """Up, and the mock's clock: pass `now` as a journal's `since` to see only what comes after."""
+        return json_response({"status": "ok", "now": clock()})
 
     @control.post("/reset")
     def reset() -> Response:
