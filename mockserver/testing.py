@@ -183,7 +183,7 @@ class Exchange:
 
     @property
     def parts(self) -> list[str] | None:
-        """The multipart part names, in order, or None for a body that was not multipart."""
+        """The multipart part names (each once, as the journal keeps them), or None for a JSON body."""
         body = self.body
         return list(body["multipart"]) if isinstance(body, dict) and "multipart" in body else None
 
