@@ -394,3 +394,14 @@ def test_injected_faults_leave_no_error_in_the_servers_log(real: ServedMock) -> 
             pass
     log = real.log.read_text()
     assert "Traceback" not in log and "[ERROR]" not in log, log
+
+
+@pytest.mark.server
+def test_gunicorn_drops_and_truncates_too(tmp_path: Path) -> None:
+    with ServedMock(tmp_path / "tickets.db", "--server", "gunicorn") as mock:
+        _add(mock.url, kind="drop", stage="after", times=1)
+        assert _raw_exchange(mock.port, _raw_get("/troubleTicket/RED-1")) == (b"", "closed")
+        _add(mock.url, kind="truncate", times=1)
+        received, ending = _raw_exchange(mock.port, _raw_get("/troubleTicket/RED-1"))
+        assert received.startswith(b"HTTP/1.1 404") and ending == "closed"
+        assert len(received.partition(b"\r\n\r\n")[2]) > 0
