@@ -96,7 +96,7 @@ def control_blueprint(
         found = service.store.history_of(seq, request.args.get("tenant") or None) if seq is not None else None
         if found is None:
             raise TicketNotFound(ticket_id)
-        return json_response(service._history_entry(found))
+        return json_response(service.history_entry(found))
 
     @control.get("/tickets/<ticket_id>/attachments/<int:attachment_id>")
     def attachment(ticket_id: str, attachment_id: int) -> Response:

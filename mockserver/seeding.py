@@ -89,12 +89,13 @@ class Seeder:
         body = self._checked(rules.body.check, body, "fields")
         unknown = rules.body.unknown_fields(body)
         warnings = [f"fields: ignored unknown fields: {', '.join(unknown)}"] if unknown else []
+        warnings += self.service.create_warnings(body)  # e.g. a mirrorKey no update will accept
         opening = Change(
             side="TU",
-            actor=tenant,
+            actor=f"{tenant} (seeded)",
             state=body[names.state],
             dialog=body.get(names.dialog),
-            fields=self.service._stored_fields(body, rules),
+            fields=self.service.stored_fields(body, rules),
             attachments=self.service.embedded_attachments(body),
         )
         events: list[tuple[Change, str | None]] = [(opening, created_at)]
@@ -147,7 +148,7 @@ class Seeder:
                 actor=f"{actor} (seeded)",
                 state=target,
                 dialog=body.get(names.dialog),
-                fields=self.service._stored_fields(body, rules),
+                fields=self.service.stored_fields(body, rules),
                 attachments=self.service.embedded_attachments(body),
             )
             events.append((change, at))
@@ -192,7 +193,7 @@ class Seeder:
             raise IllegalArgument(f"ticketId: {ids.of(taken.seq)} is another ticket's") from None
         found = self.service.store.history_of(ticket.seq)
         assert found is not None, "a ticket just stored is there"
-        return self.service._history_entry(found)
+        return self.service.history_entry(found)
 
     # -- seed files ------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ class TicketService:
                 tenant=tenant,
                 mirror_key=mirror_key,
                 state=body[names.state],
-                fields=self._stored_fields(body, self.create_rules),
+                fields=self.stored_fields(body, self.create_rules),
                 dialog=body.get(names.dialog),
                 attachments=self.embedded_attachments(body) + files,
             )
@@ -130,9 +130,10 @@ class TicketService:
 
     def history(self, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every ticket (of one tenant, or all) with its full history, as the control API shows it."""
-        return [self._history_entry(entry) for entry in self.store.history(tenant)]
+        return [self.history_entry(entry) for entry in self.store.history(tenant)]
 
-    def _history_entry(self, entry: TicketHistory) -> dict[str, Any]:
+    def history_entry(self, entry: TicketHistory) -> dict[str, Any]:
+        """One ticket with its history, as the control API shows it."""
         names, ticket = self.contract.names, entry.ticket
         return {
             names.ticket_id: self.ticket_id(ticket),
@@ -177,11 +178,12 @@ class TicketService:
             actor=actor,
             state=target,
             dialog=body.get(names.dialog),
-            fields=self._stored_fields(body, rules),
+            fields=self.stored_fields(body, rules),
             attachments=self.embedded_attachments(body) + files,
         )
 
-    def _stored_fields(self, body: dict[str, Any], rules: OperationRules) -> dict[str, Any]:
+    def stored_fields(self, body: dict[str, Any], rules: OperationRules) -> dict[str, Any]:
+        """The fields of a checked body that are kept as the ticket's own (not ids, state or files)."""
         kept_apart = self.contract.names.identifying  # in their own columns and tables
         return {
             name: body[name] for name in rules.body.properties if name not in kept_apart and body.get(name) is not None
