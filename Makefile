@@ -1,9 +1,11 @@
-# `make mock` serves the mock, `make test` runs every test; both set up .venv/ on first use.
+# `make mock` serves the mock (`make mock PORT=9090 ARGS='--seed seed.yaml'`), `make test` runs every
+# test; both set up .venv/ on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
+ARGS ?=
 
 .PHONY: venv mock test lint format bench bench-scale contract-bench clean lifecycle-svg screenshots
 
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 mock: venv
-	$(BIN)/python -m mockserver serve --port $(PORT)
+	$(BIN)/tt-mock serve --port $(PORT) $(ARGS)
 
 test: venv
 	$(BIN)/python -m pytest
@@ -48,4 +50,4 @@ screenshots: venv
 	TT_README_SCREENSHOTS=1 $(BIN)/python -m pytest -q -m browser
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports .schemathesis

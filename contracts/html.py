@@ -36,9 +36,11 @@ h1 { font-size: 22px; margin: 0 0 8px; } h2 { font-size: 18px; margin-top: 32px;
 h3 { font-size: 15px; margin: 20px 0 6px; }
 .verdict { padding: 14px 18px; border-radius: 6px; font-weight: 600; font-size: 16px; color: #fff; }
 .verdict.ok { background: #1a7f37; } .verdict.bad { background: #cf222e; } .verdict.halted { background: #9a6700; }
-table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
 th { background: #f6f8fa; } td.n { text-align: right; }
-pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap; word-break: break-all; font-size: 12px; }
+pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap; word-break: break-all;
+      font-size: 12px; }
 .source { font-size: 12px; padding: 1px 6px; border-radius: 10px; background: #ddf4ff; }
 .status-passed { color: #1a7f37; } .status-failed { color: #cf222e; font-weight: 600; }
 .status-warned { color: #9a6700; } .status-skipped, .status-not-checked, .status-not-reached { color: #57606a; }
@@ -57,7 +59,8 @@ def write_html(result: RunResult, path: Path, lifecycle: Lifecycle) -> None:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Contract report: {escape(result.base_url)}</title><style>{STYLE}{_edge_styles(coverage, lifecycle)}</style>",
+        f"<title>Contract report: {escape(result.base_url)}</title>",
+        f"<style>{STYLE}{_edge_styles(coverage, lifecycle)}</style>",
         "</head><body>",
         "<h1>Trouble Ticket contract report</h1>",
         f"<div class='verdict {kind}' id='verdict'>{escape(verdict(result))}</div>",
@@ -114,7 +117,8 @@ def write_html(result: RunResult, path: Path, lifecycle: Lifecycle) -> None:
 
 def _tables(result: RunResult, coverage: Summary) -> list[str]:
     rows = [
-        "<h2>Summary</h2><table id='layers'><tr><th>layer</th><th>rules</th><th>passed</th><th>failed</th><th>warned</th>"
+        "<h2>Summary</h2><table id='layers'><tr><th>layer</th><th>rules</th><th>passed</th><th>failed</th>"
+        "<th>warned</th>"
         "<th>skipped</th><th>coverage</th><th>time</th></tr>"
     ]
     for layer in result.layers:
@@ -124,7 +128,8 @@ def _tables(result: RunResult, coverage: Summary) -> list[str]:
         rows.append(
             f"<tr><td>{escape(layer.title)}</td>"
             + "".join(f"<td class='n'>{n}</td>" for n in cells)
-            + f"<td class='n'>{skipped}</td><td class='n'>{percent:.0f}%</td><td class='n'>{layer.seconds:.1f} s</td></tr>"
+            + f"<td class='n'>{skipped}</td><td class='n'>{percent:.0f}%</td>"
+            + f"<td class='n'>{layer.seconds:.1f} s</td></tr>"
         )
     rows.append(
         "</table><table id='sources'><tr><th>source</th><th>contract rules</th><th>checked</th><th>failed</th>"
@@ -231,7 +236,8 @@ def _rule(rule: Rule, violations: list[Violation], result: RunResult, warning: b
     for violation in violations:
         out.append(f"<div class='violation{' warning' if warning else ''}'><p>{escape(violation.message)}</p>")
         out.append(
-            f"<p>Breaks <code>{escape(violation.breaks)}</code> <span class='source'>{violation.source.value}</span></p>"
+            f"<p>Breaks <code>{escape(violation.breaks)}</code> "
+            f"<span class='source'>{violation.source.value}</span></p>"
         )
         out += [_exchange(exchange) for exchange in violation.exchanges]
         if violation.curl:
@@ -250,7 +256,8 @@ def _rule(rule: Rule, violations: list[Violation], result: RunResult, warning: b
 def _coverage_table(coverage: Summary) -> list[str]:
     parts = [
         "<h2>Coverage of the contract, rule by rule</h2><details><summary>Every contract rule</summary>"
-        "<table id='coverage'><tr><th>contract rule</th><th>source</th><th>status</th><th>checked by, or why not</th></tr>"
+        "<table id='coverage'><tr><th>contract rule</th><th>source</th><th>status</th>"
+        "<th>checked by, or why not</th></tr>"
     ]
     for entry in coverage.rules:
         why = ", ".join(entry.layers) if entry.status.checked else "; ".join(entry.reasons)

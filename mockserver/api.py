@@ -34,7 +34,8 @@ def api_blueprint(service: TicketService, authenticator: Authenticator, *, max_b
     def create_trouble_ticket() -> Response:
         parsed = read_body(request, service.create_rules, max_bytes=max_body_bytes)
         answer = service.create(g.tenant, parsed.body, parsed.files)
-        return json_response(answer, 201, warnings=parsed.warnings + service.create_warnings(parsed.body))
+        g.warnings = parsed.warnings + service.create_warnings(parsed.body)  # the journal shows them too
+        return json_response(answer, 201, warnings=g.warnings)
 
     @api.get(item)
     def get_trouble_ticket(**path: str) -> Response:

@@ -19,6 +19,7 @@ from mockserver.auth import Authenticator, resolve_secret
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX as CONTROL_PREFIX
 from mockserver.control import control_blueprint
+from mockserver.cors import install_cors
 from mockserver.errors import (
     ApiError,
     IllegalArgument,
@@ -27,9 +28,12 @@ from mockserver.errors import (
     PayloadTooLarge,
     StoreUnavailable,
 )
+from mockserver.faults import FaultInjector
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.pages import is_page, pages_blueprint
+from mockserver.refusals import RefusalRules
 from mockserver.responses import json_response
+from mockserver.seeding import FileSeeding, Seeder
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
 from spec import lifecycle as lifecycle_module
@@ -49,6 +53,7 @@ class MockParts:
     journal: MemoryJournal | FileJournal
     service: TicketService
     authenticator: Authenticator
+    seeding: FileSeeding | None = None  # what the --seed file made at start-up
 
     @property
     def document(self) -> dict[str, Any]:
@@ -83,16 +88,34 @@ def create_app(
     app = Flask(__name__)
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
-    app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator)
 
     app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
+    seeder = Seeder(service)
+    # Tickets the store has already are left as they are (a second worker, a restart).
+    seeding = seeder.apply_file(config.seed_path) if config.seed_path is not None else None
+    app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator, seeding)
+    injector = FaultInjector(store, contract, authenticator, skip=(CONTROL_PREFIX, "/openapi."))
+    if config.faults_path is not None:
+        injector.load_file(config.faults_path)  # once per store: the first worker to start does it
     app.register_blueprint(
-        control_blueprint(service, authenticator, requests_seen, max_body_bytes=config.max_body_bytes)
+        control_blueprint(
+            service,
+            authenticator,
+            requests_seen,
+            max_body_bytes=config.max_body_bytes,
+            seeder=seeder,
+            seed_path=config.seed_path,
+            injector=injector,
+        )
     )
     app.register_blueprint(pages_blueprint(contract.lifecycle, authenticator))
+    if config.cors_origins:  # first registered, so its after_request runs last, on the final answer
+        methods = [method for allowed in contract.methods.values() for method in allowed]
+        install_cors(app, config.cors_origins, methods, skip=(CONTROL_PREFIX,))
     _serve_spec(app, contract.document, config)
-    _register_error_handlers(app, contract)
-    _register_journal(app, requests_seen)
+    _register_error_handlers(app, contract, RefusalRules(contract))
+    _register_journal(app, requests_seen, contract)
+    injector.install(app)  # after the journal's hooks: see FaultInjector.install
     return app
 
 
@@ -109,12 +132,16 @@ def _serve_spec(app: Flask, document: dict[str, Any], config: MockConfig) -> Non
         return Response(spec_json, mimetype="application/json")
 
 
-def _register_error_handlers(app: Flask, contract: Contract) -> None:
+def _register_error_handlers(app: Flask, contract: Contract, refusals: RefusalRules) -> None:
     """Every failure leaves as the contract's JSON error body."""
     served = sorted(contract.methods)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
+        # The journal keeps which rule the request broke: grading a client needs it.
+        g.rules = refusals.resolve(error, refusals.role(request.url_rule and request.url_rule.rule, request.method))
+        if error.ticket_id is not None:
+            g.ticket_id = error.ticket_id
         return json_response(error.to_dict(contract), error.status, headers=error.headers)
 
     @app.errorhandler(HTTPException)
@@ -141,15 +168,22 @@ def _register_error_handlers(app: Flask, contract: Contract) -> None:
         )
 
 
-def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal) -> None:
+def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal, contract: Contract) -> None:
+    ticket_field, parameter = contract.names.ticket_id, contract.path_parameter
+
     @app.before_request
     def start_clock() -> None:
         g.started = time.perf_counter()
+        g.received_at = journal.clock()
 
     @app.after_request
     def record(response: Response) -> Response:
         path = request.path
         if journaled(path):
+            if getattr(g, "ticket_id", None) is None:  # the ticket the request is about, for ?ticketId=
+                payload = getattr(response, "payload", None)
+                created = payload.get(ticket_field) if isinstance(payload, dict) else None
+                g.ticket_id = (request.view_args or {}).get(parameter) or created
             try:
                 requests_seen.record(journal.entry_for(request.environ, path, g._get_current_object(), response))
             except OSError as error:  # a journal entry must never cost the client its answer

@@ -14,6 +14,10 @@ from mockserver.store import Attachment
 from mockserver.validation import OperationRules
 from spec import JSON, MULTIPART
 
+# The contract rules (spec.catalogue ids) a body that cannot be read breaks.
+MALFORMED_JSON_RULE = "http.malformed-json"
+TOO_DEEP_RULE = "body.other-invalid-data"
+
 
 @dataclass
 class ParsedBody:
@@ -88,13 +92,15 @@ def parse_json(raw: str | bytes, *, what: str) -> Any:
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
-        raise IllegalArgument(f"{what} is nested too deeply to be a trouble ticket") from None
+        raise IllegalArgument(f"{what} is nested too deeply to be a trouble ticket", rules=(TOO_DEEP_RULE,)) from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise IllegalArgument(f"{what} is not valid JSON: {exc}") from None
+        raise IllegalArgument(f"{what} is not valid JSON: {exc}", rules=(MALFORMED_JSON_RULE,)) from None
     escape: str | bytes = "\\u" if isinstance(raw, str) else b"\\u"
     if escape in raw:  # type: ignore[operator]
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise IllegalArgument(f"{what} holds an unpaired UTF-16 surrogate escape: not Unicode text") from None
+            raise IllegalArgument(
+                f"{what} holds an unpaired UTF-16 surrogate escape: not Unicode text", rules=(MALFORMED_JSON_RULE,)
+            ) from None
     return value

@@ -1,17 +1,21 @@
-"""Command line: `serve` the mock, or mint a `token` it accepts."""
+"""Command line: `serve` the mock, mint a `token` it accepts, `report` a grade of the client that used it."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
-from mockserver.config import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
+from mockserver.config import DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
+
+DB_NAME = "tickets.db"  # inside --data-dir, beside its journal and lock files
+EXIT_CLEAN, EXIT_BROKE_CONTRACT, EXIT_USAGE = 0, 1, 2
 
 
 def _positive_int(text: str) -> int:
@@ -21,48 +25,139 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _OneDefault(argparse.HelpFormatter):
+    """Shows each option's default once: appended, unless the help text already gives it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or not action.option_strings or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def program() -> str:
+    """The program as the user ran it: `tt-mock`, or `python -m mockserver`."""
+    invoked = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return "python -m mockserver" if invoked in ("__main__.py", "-m", "") else invoked
+
+
+def shell_command() -> str:
+    """A command that runs this program from a fresh shell in this directory (no venv activated)."""
+    invoked = sys.argv[0] if sys.argv else ""
+    if os.path.basename(invoked) in ("__main__.py", "-m", ""):
+        return f"{_runnable(sys.executable)} -m mockserver"
+    return _runnable(invoked)
+
+
+def _runnable(path: str) -> str:
+    """`path` as a fresh shell finds it: its bare name when on PATH outside a venv, else a path to it."""
+    full = os.path.abspath(path)
+    name = os.path.basename(full)
+    venv = os.environ.get("VIRTUAL_ENV")
+    in_venv = bool(venv) and full.startswith(os.path.abspath(venv) + os.sep)
+    found = shutil.which(name)
+    if found and os.path.realpath(found) == os.path.realpath(full) and not in_venv:
+        return name
+    relative = os.path.relpath(full)
+    return relative if not relative.startswith("..") else full
+
+
 def build_parser() -> argparse.ArgumentParser:
+    prog = program()
     parser = argparse.ArgumentParser(
-        prog="python -m mockserver",
+        prog=prog,
         description="A stateful mock of the Trouble Ticket provider API, enforcing spec/openapi.yaml.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
         "serve",
-        help="serve the mock with granian",
+        help="serve the mock",
+        formatter_class=_OneDefault,
         description=(
             "Serve the mock. Tokens are HS256 JWTs signed with $MOCK_JWT_SECRET (a development "
-            "default when unset); their 'sub' names the tenant. The control API is under /_mock."
+            f"default when unset): '{prog} token --sub TU-A' mints one, and its 'sub' names the tenant. "
+            "The control API is under /_mock (POST /_mock/reset starts over)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
-    serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file holding the tickets (':memory:' for none)")
-    serve.add_argument("--workers", type=_positive_int, default=2, help="worker processes")
-    serve.add_argument("--threads", type=_positive_int, default=1, help="threads per worker running the app")
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(DEFAULT_DATA_DIR),
+        metavar="DIR",
+        help="folder of the mock's files: tickets, journal, locks",
+    )
+    serve.add_argument(
+        "--db", metavar="FILE", help=f"the SQLite file instead (default: DIR/{DB_NAME}; ':memory:' keeps nothing)"
+    )
+    serve.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="worker processes")
+    serve.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="threads per worker (more when tests delay several requests)",
+    )
     serve.add_argument("--journal-size", type=int, default=200, help="requests kept in the journal (0: none)")
     serve.add_argument(
         "--max-body-bytes", type=_positive_int, default=DEFAULT_MAX_BODY_BYTES, help="larger bodies get 413"
     )
-    serve.add_argument("--spec", type=Path, default=OPENAPI_PATH, help="OpenAPI document to enforce")
-    serve.add_argument("--lifecycle", type=Path, default=LIFECYCLE_PATH, help="lifecycle table to enforce")
+    serve.add_argument(
+        "--spec", type=Path, metavar="FILE", help="OpenAPI document to enforce (default: the shipped spec/openapi.yaml)"
+    )
+    serve.add_argument(
+        "--lifecycle", type=Path, metavar="FILE", help="lifecycle table to enforce (default: the shipped one)"
+    )
+    serve.add_argument(
+        "--seed", type=Path, metavar="FILE", help="YAML file of tickets made at start-up and by each reset"
+    )
+    serve.add_argument(
+        "--faults", type=Path, metavar="FILE", help="YAML file of faults injected from start-up until cleared"
+    )
+    serve.add_argument(
+        "--cors",
+        action="append",
+        metavar="ORIGIN",
+        help="answer browser clients from ORIGIN ('*': any); repeat for several (default: none)",
+    )
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
     serve.add_argument(
-        "--server",
-        choices=SERVERS,
-        default="granian",
-        help="the HTTP server (gunicorn: for comparison, from the dev extra)",
+        "--server", choices=SERVERS, default=SERVERS[0], help="the HTTP server (gunicorn: from the dev extra)"
     )
 
     token = commands.add_parser(
         "token",
         help="print a token the mock accepts",
-        description=f"Print a JWT signed like the mock expects (${SECRET_ENV}, else the development default).",
+        formatter_class=_OneDefault,
+        description=f"Print a JWT signed as the mock expects (${SECRET_ENV}, else the development default).",
     )
     token.add_argument("--sub", required=True, help="the tenant (Territory User) the token speaks for")
-    token.add_argument("--exp-seconds", type=int, default=None, help="expire after this many seconds (default: never)")
+    token.add_argument("--exp-seconds", type=int, help="expire after this many seconds (default: never)")
+
+    report = commands.add_parser(
+        "report",
+        help="grade the client that used a served mock",
+        formatter_class=_OneDefault,
+        description=(
+            "Read a served mock's journal and grade the client that used it: every request the provider "
+            "would refuse, grouped by the contract rule it broke, with the request and the answer. Requests "
+            "marked X-Mock-Expect-Refusal and requests an injected fault took are left out. Exit 0: no such "
+            "request; 1: the client broke the contract; 2: usage error or mock unreachable."
+        ),
+    )
+    report.add_argument("--url", default="http://127.0.0.1:8080", help="the served mock")
+    report.add_argument("--junit-xml", type=Path, metavar="FILE", help="also write JUnit XML, a test case per rule")
+    report.add_argument("--report", type=Path, metavar="FILE", help="also write a Markdown report")
+    report.add_argument("--tenant", help="grade one tenant's requests only (default: all)")
+    report.add_argument("--since", help="grade requests received from this RFC 3339 time on (default: all)")
+    report.add_argument(
+        "--spec", type=Path, metavar="FILE", help="the spec the mock enforces (default: the shipped one)"
+    )
+    report.add_argument(
+        "--lifecycle", type=Path, metavar="FILE", help="its lifecycle table (default: the one the spec names)"
+    )
     return parser
 
 
@@ -71,43 +166,123 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "token":
         print(mint_token(args.sub, secret=resolve_secret(), exp_seconds=args.exp_seconds))
         return 0
+    if args.command == "report":
+        return _report(args)
     return _serve(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
     from mockserver.server import ServeOptions, serve
+    from mockserver.store import TicketStore
 
-    if args.db == ":memory:" and args.workers > 1:
+    db = args.db or str(args.data_dir / DB_NAME)
+    if db == ":memory:" and args.workers > 1:
         print("error: --db :memory: keeps tickets inside one process; use --workers 1 or a file", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     config = MockConfig(
-        db=args.db,
+        db=db,
         journal_size=args.journal_size,
         max_body_bytes=args.max_body_bytes,
-        spec_path=args.spec,
-        lifecycle_path=args.lifecycle,
+        spec_path=args.spec or OPENAPI_PATH,
+        lifecycle_path=args.lifecycle or LIFECYCLE_PATH,
+        seed_path=args.seed,
+        faults_path=args.faults,
+        cors_origins=tuple(args.cors or ()),
     )
     try:
+        if db != ":memory:":
+            _make_data_dir(Path(db).parent)
+            store = TicketStore(db)
+            store.remove_faults()  # faults are this run's: a restart starts without the last run's
+            store.close()
         checked = create_app(config)  # fail here, with one clear message, rather than in every worker
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    parts = checked.extensions["mockserver"]
     # Closed before the workers fork: left to the garbage collector (the app sits in reference
     # cycles), the connection closed after the fork, and SQLite, seeing this process's last
     # connection go, deleted the -wal and -shm files the workers were using.
-    checked.extensions["mockserver"].store.close()
-    del checked
+    parts.store.close()
+    print(_banner(args, config, parts.seeding), flush=True)
+    del checked, parts
     gc.collect()
-    secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
-    print(
-        f"Trouble Ticket mock on http://{args.host}:{args.port} (store {args.db}, {args.workers} workers, "
-        f"tokens signed with {secret_note}).\n"
-        f"Mint a token: python -m mockserver token --sub TU-A",
-        flush=True,
-    )
     serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log, args.server))
     return 0
+
+
+def _make_data_dir(folder: Path) -> None:
+    """The mock's folder, with a .gitignore so that a project never commits its tickets by accident."""
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        (folder / ".gitignore").write_text("# the Trouble Ticket mock's files (tt-mock serve --data-dir)\n*\n")
+
+
+def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None) -> str:
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    url = f"http://{host}:{args.port}"
+    where = "nothing kept" if config.db == ":memory:" else f"files in {_shown(Path(config.db).parent)}/"
+    secret = f"${SECRET_ENV}" if os.environ.get(SECRET_ENV) else "the development default secret"
+    workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+    lines = [f"Trouble Ticket mock on {url} ({workers}; {where}; tokens signed with {secret})."]
+    created, kept = getattr(seeding, "created", []), getattr(seeding, "kept", [])
+    if args.seed:
+        lines.append(f"Seeded {len(created)} tickets from {args.seed} ({len(kept)} already in the store).")
+    if args.faults:
+        lines.append(f"Faults from {args.faults}: GET {url}/_mock/faults lists them.")
+    if config.cors_origins:
+        lines.append(f"Browser clients from {', '.join(config.cors_origins)} may call the API.")
+    export = f"export {SECRET_ENV}=...   # the same secret as the mock's\n  " if os.environ.get(SECRET_ENV) else ""
+    lines += [
+        "Try it from another shell:",
+        f"  {export}TOKEN=$({shell_command()} token --sub TU-A)",
+        f'  curl -s {url}/troubleTicket/RED-1 -H "Authorization: Bearer $TOKEN"',
+        f"  curl -s -X POST {url}/_mock/reset    # start over: forget every ticket and the journal",
+        "Stop it with Ctrl-C.",
+    ]
+    return "\n".join(lines)
+
+
+def _shown(folder: Path) -> str:
+    relative = os.path.relpath(folder)
+    return relative if not relative.startswith("..") else str(folder.resolve())
+
+
+def _report(args: argparse.Namespace) -> int:
+    import requests
+
+    from mockserver.grading import grade
+    from spec.catalogue import Catalogue
+    from spec.contract import Contract
+
+    try:
+        contract = Contract.load(args.spec or OPENAPI_PATH, args.lifecycle)
+    except (OSError, ValueError) as error:
+        print(f"error: cannot read the contract: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    query = {"order": "oldest"}
+    if args.tenant:
+        query["tenant"] = args.tenant
+    if args.since:
+        query["since"] = args.since
+    url = args.url.rstrip("/")
+    try:
+        answer = requests.get(f"{url}/_mock/journal", params=query, timeout=30)
+    except requests.RequestException as error:
+        print(f"error: no mock answers at {url} ({type(error).__name__}); is it running?", file=sys.stderr)
+        return EXIT_USAGE
+    if answer.status_code != 200:
+        print(f"error: {url}/_mock/journal answered {answer.status_code}: {answer.text[:300]}", file=sys.stderr)
+        return EXIT_USAGE
+    journal = answer.json()
+    result = grade(journal["requests"], contract, Catalogue.build(contract), capacity=journal.get("capacity"))
+    print(result.text())
+    for path, text in ((args.report, result.markdown), (args.junit_xml, result.junit_xml)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text(), encoding="utf-8")
+    return EXIT_BROKE_CONTRACT if result.broke_contract else EXIT_CLEAN
 
 
 if __name__ == "__main__":  # pragma: no cover

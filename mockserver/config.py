@@ -7,7 +7,7 @@ from pathlib import Path
 
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
-DEFAULT_DB = "tickets.db"
+DEFAULT_DATA_DIR = ".tt-mock"  # the served mock's files: tickets, journal, locks
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 SERVERS = ("granian", "gunicorn")  # the first is the default
 
@@ -22,3 +22,6 @@ class MockConfig:
     journal_size: int = 200
     spec_path: Path = OPENAPI_PATH
     lifecycle_path: Path = LIFECYCLE_PATH
+    seed_path: Path | None = None  # tickets made at start-up and again by each reset (--seed)
+    faults_path: Path | None = None  # faults injected from start-up until cleared (--faults)
+    cors_origins: tuple[str, ...] = ()  # browser origins the API answers (--cors); none by default

@@ -6,14 +6,20 @@ what the mock holds (tickets with history) and what clients sent (the journal).
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from flask import Blueprint, Response, g, request
 
 from mockserver.api import flask_rule
 from mockserver.auth import Authenticator
-from mockserver.bodies import read_body
-from mockserver.errors import IllegalArgument, TicketNotFound
-from mockserver.journal import FileJournal, MemoryJournal
+from mockserver.bodies import parse_json, read_body
+from mockserver.errors import TicketNotFound
+from mockserver.faults import FaultInjector, add_fault_routes
+from mockserver.filters import JournalQuery, check_known
+from mockserver.journal import FileJournal, MemoryJournal, clock
 from mockserver.responses import json_response
+from mockserver.seeding import Seeder
 from mockserver.tickets import TicketService
 
 PREFIX = "/_mock"
@@ -25,10 +31,20 @@ def control_blueprint(
     requests_seen: MemoryJournal | FileJournal,
     *,
     max_body_bytes: int,
+    seeder: Seeder | None = None,
+    seed_path: Path | None = None,
+    injector: FaultInjector | None = None,
 ) -> Blueprint:
     """Routes under /_mock."""
     control = Blueprint("control", __name__, url_prefix=PREFIX)
     parameter = service.contract.path_parameter
+    seeder = seeder or Seeder(service)
+
+    def forget_tickets(tenant: str | None) -> dict[str, Any]:
+        """Forget tickets, then make the start-up seeds (--seed) again: a reset is a fresh start."""
+        deleted = service.store.reset(tenant)
+        seeded = len(seeder.apply_file(seed_path).created) if seed_path else 0
+        return {"deleted": deleted, "tenant": tenant, "seeded": seeded}
 
     @control.post(flask_rule(service.contract.item_path) + "/transition")
     def transition(**path: str) -> Response:
@@ -39,21 +55,48 @@ def control_blueprint(
 
     @control.get("/health")
     def health() -> Response:
-        return json_response({"status": "ok"})
+        """Up, and the mock's clock: pass `now` as a journal's `since` to see only what comes after."""
+        return json_response({"status": "ok", "now": clock()})
 
     @control.post("/reset")
     def reset() -> Response:
-        """Forget every ticket and the journal, or only one tenant's tickets with ?tenant=."""
+        """Forget every ticket and the journal, or only one tenant's tickets with ?tenant=; seed again."""
         tenant = request.args.get("tenant") or None
-        deleted = service.store.reset(tenant)
+        answer = forget_tickets(tenant)
         if tenant is None:
             requests_seen.clear()
-        return json_response({"deleted": deleted, "tenant": tenant})
+        return json_response(answer)
 
     @control.get("/tickets")
     def tickets() -> Response:
         """Every ticket (or one tenant's, ?tenant=) with its full history."""
         return json_response({"tickets": service.history(request.args.get("tenant") or None)})
+
+    @control.post("/tickets")
+    def seed() -> Response:
+        """Store a ticket in any state with any fields and history, checked against the contract."""
+        data = parse_json(request.get_data(cache=False), what="the seed")
+        token_tenant = None
+        if request.headers.get("Authorization"):
+            token_tenant = authenticator.tenant(request.headers.get("Authorization"))
+        plan = seeder.plan(data, tenant=token_tenant)
+        return json_response(seeder.apply(plan), 201, warnings=plan.warnings)
+
+    @control.delete("/tickets")
+    def forget() -> Response:
+        """Forget every ticket (or one tenant's, ?tenant=), keeping the journal; seed again."""
+        check_known(request.args, ("tenant",))
+        return json_response(forget_tickets(request.args.get("tenant") or None))
+
+    @control.get("/tickets/<ticket_id>")
+    def ticket(ticket_id: str) -> Response:
+        """One ticket with its full history (?tenant= to insist on its owner)."""
+        check_known(request.args, ("tenant",))
+        seq = service.contract.ticket_ids.sequence(ticket_id)
+        found = service.store.history_of(seq, request.args.get("tenant") or None) if seq is not None else None
+        if found is None:
+            raise TicketNotFound(ticket_id)
+        return json_response(service.history_entry(found))
 
     @control.get("/tickets/<ticket_id>/attachments/<int:attachment_id>")
     def attachment(ticket_id: str, attachment_id: int) -> Response:
@@ -67,13 +110,29 @@ def control_blueprint(
 
     @control.get("/journal")
     def journal() -> Response:
-        """The newest requests received, newest first (?limit=N, ?tenant=)."""
-        limit_text = request.args.get("limit", "")
-        if limit_text and not (limit_text.isascii() and limit_text.isdigit()):
-            raise IllegalArgument(f"limit must be a positive integer, not {limit_text!r}")
-        entries = requests_seen.newest(int(limit_text) if limit_text else None, request.args.get("tenant") or None)
-        return json_response({"requests": entries})
+        """The requests received, newest first; filters in JournalQuery (an unknown one is a 400)."""
+        query = JournalQuery.from_args(request.args.to_dict(flat=False))
+        now = clock()  # before reading: an entry of a later request must not come before `now`
+        entries = query.select(requests_seen.newest())
+        return json_response({"requests": entries, "now": now, "capacity": requests_seen.size})
 
+    @control.get("/journal/count")
+    def journal_count() -> Response:
+        """How many requests kept in the journal match the filters (the same as /journal's, less paging)."""
+        query = JournalQuery.from_args(request.args.to_dict(flat=False), paging=False)
+        now = clock()
+        return json_response({"count": len(query.select(requests_seen.newest())), "now": now})
+
+    @control.delete("/journal")
+    def journal_reset() -> Response:
+        """Forget the journal alone; tickets and faults stay."""
+        check_known(request.args, ())
+        deleted = len(requests_seen.newest())
+        requests_seen.clear()
+        return json_response({"deleted": deleted})
+
+    if injector is not None:
+        add_fault_routes(control, injector)
     return control
 
 

@@ -6,11 +6,16 @@ the body's key and the `required fields:` wording are the contract's, read from 
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Literal
 
+from spec.catalogue import field_rule, response_rule
 from spec.contract import Contract
 
 ErrorKind = Literal["illegal_argument", "remote", "not_found"]
+# Rule ids may hold this placeholder for the operation (create, read, update) that refused the
+# request: a body rule raised while reading a body does not know which operation it serves.
+ROLE = "{role}"
 
 
 class ApiError(Exception):
@@ -18,13 +23,25 @@ class ApiError(Exception):
 
     status: int = 400
     kind: ClassVar[ErrorKind] = "illegal_argument"
+    # The contract rules (spec.catalogue ids) a refusal of this kind is about, for the journal.
+    default_rules: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
+        rules: tuple[str, ...] | None = None,
+        ticket_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
         if status is not None:
             self.status = status
+        self.rules = self.default_rules if rules is None else rules
+        self.ticket_id = ticket_id  # the ticket a refusal names (a repeated create names the existing one)
 
     def to_dict(self, contract: Contract) -> dict[str, str]:
         """The error body, under the contract's key for this kind of error."""
@@ -41,8 +58,10 @@ class IllegalArgument(ApiError):
 class RequiredFieldsMissing(IllegalArgument):
     """Required fields absent or null, named in the schema's order."""
 
-    def __init__(self, fields: list[str]) -> None:
-        super().__init__("missing: " + ", ".join(fields))  # answered in the contract's own wording
+    def __init__(self, fields: list[str], *, rules: tuple[str, ...] | None = None) -> None:
+        if rules is None:
+            rules = tuple(field_rule(ROLE, rule_path(name), "required") for name in fields)
+        super().__init__("missing: " + ", ".join(fields), rules=rules)  # answered in the contract's own wording
         self.fields = fields
 
     def render(self, contract: Contract) -> str:
@@ -54,15 +73,17 @@ class TicketNotFound(ApiError):
 
     status = 404
     kind = "not_found"
+    default_rules = (response_rule("read", 404),)
 
     def __init__(self, ticket_id: str) -> None:
-        super().__init__(f"trouble ticket {ticket_id} not found")
+        super().__init__(f"trouble ticket {ticket_id} not found", ticket_id=ticket_id)
 
 
 class TicketNotFoundOnUpdate(TicketNotFound):
     """The same, on PATCH, where the page documents it as a 400."""
 
     status = 400
+    default_rules = ("ids.unknown-ticket-update",)
 
 
 class StoreUnavailable(ApiError):
@@ -76,23 +97,27 @@ class Unauthorized(ApiError):
 
     status = 401
 
-    def __init__(self, message: str, *, token_sent: bool) -> None:
+    def __init__(self, message: str, *, token_sent: bool, rule: str | None = None) -> None:
         challenge = 'Bearer realm="trouble-ticket"'
         if token_sent:
             challenge += ', error="invalid_token"'
-        super().__init__(f"authentication failed: {message}", headers={"WWW-Authenticate": challenge})
+        rules = (rule,) if rule else None
+        super().__init__(f"authentication failed: {message}", headers={"WWW-Authenticate": challenge}, rules=rules)
 
 
 class PayloadTooLarge(ApiError):
     status = 413
+    default_rules = (response_rule(ROLE, 413),)
 
 
 class UnsupportedMediaType(ApiError):
     status = 415
+    default_rules = (response_rule(ROLE, 415),)
 
 
 class MethodNotAllowed(ApiError):
     status = 405
+    default_rules = ("http.method-not-allowed",)
 
     def __init__(self, method: str, path: str, allowed: list[str]) -> None:
         super().__init__(
@@ -104,6 +129,12 @@ class MethodNotAllowed(ApiError):
 class PathNotFound(ApiError):
     status = 404
     kind = "not_found"
+    default_rules = ("http.unknown-path",)
 
     def __init__(self, path: str, served: list[str]) -> None:
         super().__init__(f"no such path: {path} (the API serves {' and '.join(served)})")
+
+
+def rule_path(name: str) -> str:
+    """A field path as the catalogue names rules: `attachments[0].name` -> `attachments[].name`."""
+    return re.sub(r"\[\d+\]", "[]", name)

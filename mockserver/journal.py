@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response
@@ -17,6 +18,10 @@ from flask.ctx import _AppCtxGlobals
 
 from mockserver.store import now_iso
 
+# A test that sends a refused request on purpose marks it with this header (any value, e.g. the
+# reason): grading the client leaves such requests out.
+EXPECT_REFUSAL_HEADER = "X-Mock-Expect-Refusal"
+_EXPECT_REFUSAL_ENVIRON = "HTTP_" + EXPECT_REFUSAL_HEADER.upper().replace("-", "_")
 BODY_LIMIT = 4096
 # WSGI environ keys of the request headers worth showing (the token is shown shortened).
 _RECORDED_HEADERS = {
@@ -25,6 +30,11 @@ _RECORDED_HEADERS = {
     "HTTP_ACCEPT": "Accept",
     "HTTP_USER_AGENT": "User-Agent",
 }
+
+
+def clock() -> str:
+    """The current UTC time, RFC 3339 with microseconds: `since` filters need finer than milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _clip(text: str) -> str:
@@ -50,12 +60,14 @@ def entry_for(environ: dict[str, Any], path: str, state: _AppCtxGlobals, respons
     elif isinstance(body, dict):
         body = {key: _clip(value) if isinstance(value, str) else value for key, value in body.items()}
     started = getattr(state, "started", None)
-    return {
+    entry = {
         "at": now_iso(),
+        "receivedAt": getattr(state, "received_at", None),
         "method": environ.get("REQUEST_METHOD"),
         "path": path,
         "query": environ.get("QUERY_STRING", ""),
         "tenant": tenant,
+        "ticketId": getattr(state, "ticket_id", None),
         "headers": headers,
         "body": body,
         "status": response.status_code,
@@ -63,7 +75,12 @@ def entry_for(environ: dict[str, Any], path: str, state: _AppCtxGlobals, respons
         "response": getattr(response, "payload", None),
         "durationMs": round((time.perf_counter() - started) * 1000, 3) if started else None,
         "warnings": getattr(state, "warnings", []),
+        "rules": getattr(state, "rules", []),  # the contract rules a refusal is about (spec.catalogue ids)
+        "fault": getattr(state, "fault", None),  # the fault the mock injected, if any
+        "expectRefusal": environ.get(_EXPECT_REFUSAL_ENVIRON),
     }
+    entry.update(getattr(state, "journal_overrides", {}))  # e.g. no status: a fault dropped the connection
+    return entry
 
 
 class MemoryJournal:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mockserver.app import create_app
 from mockserver.config import MockConfig
+from mockserver.faults import STREAM_ENVIRON
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,10 @@ def buffered(app: Any) -> Any:
     memory already, so joining costs a copy and saves those round trips.
     """
 
-    def joined(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    def joined(environ: dict[str, Any], start_response: Any) -> Any:
         chunks = app(environ, start_response)
+        if environ.get(STREAM_ENVIRON):  # a fault sends this answer in pieces, or only part of it
+            return chunks
         try:
             return [b"".join(chunks)]
         finally:

@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS attachments (
     content BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attachments_by_ticket ON attachments (ticket_seq);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 0,
+    hits INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
 """
 
 
@@ -102,6 +110,27 @@ class TicketHistory:
 
     ticket: Ticket
     events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    """A fault as stored: what it is (the control API's JSON), where it came from, and its counters.
+    The store keeps the counters in step across workers; what a fault means is mockserver.faults'."""
+
+    id: int
+    spec: dict[str, Any]
+    origin: str
+    seen: int  # matching requests offered to it
+    hits: int  # requests it was injected into
+    created_at: str
+
+
+class TicketIdTaken(Exception):
+    """A seeded ticket asked for a sequence number another ticket has."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
 
 
 class DuplicateMirrorKey(Exception):
@@ -226,6 +255,36 @@ class TicketStore:
             self._record_event(conn, seq, None, change, at)
         return Ticket(seq, tenant, mirror_key, state, fields, at, at)
 
+    def seed(self, *, tenant: str, mirror_key: str, seq: int | None, events: list[tuple[Change, str | None]]) -> Ticket:
+        """Store a ticket with a history made up front (seeding): the first event opens it, each
+        later one moves it; an event's time is its own or now. All or nothing, in one transaction.
+        Raise DuplicateMirrorKey, or TicketIdTaken when `seq` is another ticket's."""
+        now = now_iso()
+        times = [at or now for _, at in events]
+        last = events[-1][0]
+        with self._transaction() as conn:
+            existing = conn.execute(
+                "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
+            ).fetchone()
+            if existing:  # first: a seed applied again meets its own ticket
+                raise DuplicateMirrorKey(existing["seq"])
+            if seq is not None and conn.execute("SELECT 1 FROM tickets WHERE seq = ?", (seq,)).fetchone():
+                raise TicketIdTaken(seq)
+            fields: dict[str, Any] = {}
+            for change, _ in events:
+                fields.update(change.fields)
+            seq = conn.execute(
+                "INSERT INTO tickets (seq, tenant, mirror_key, state, fields, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, tenant, mirror_key, last.state, json.dumps(fields), times[0], times[-1]),
+            ).lastrowid
+            assert seq is not None
+            previous: str | None = None
+            for (change, _), at in zip(events, times, strict=True):
+                self._record_event(conn, seq, previous, change, at)
+                previous = change.state
+        return Ticket(seq, tenant, mirror_key, last.state, fields, times[0], times[-1])
+
     def get(self, tenant: str, seq: int) -> Ticket | None:
         """The tenant's ticket with this sequence number, or None."""
         with self._connection() as conn:
@@ -281,16 +340,24 @@ class TicketStore:
         with self._connection() as conn:
             where, args = ("WHERE tenant = ?", (tenant,)) if tenant else ("", ())
             rows = conn.execute(f"SELECT * FROM tickets {where} ORDER BY seq", args).fetchall()
-            tickets = []
-            for row in rows:
-                events = conn.execute("SELECT * FROM events WHERE ticket_seq = ? ORDER BY id", (row["seq"],)).fetchall()
-                files = conn.execute(
-                    "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments"
-                    " WHERE ticket_seq = ? ORDER BY id",
-                    (row["seq"],),
-                ).fetchall()
-                tickets.append(TicketHistory(_ticket(row), [_event(event, files) for event in events]))
-        return tickets
+            return [self._history_of(conn, row) for row in rows]
+
+    def history_of(self, seq: int, tenant: str | None = None) -> TicketHistory | None:
+        """One ticket (any tenant's, or only `tenant`'s) with its events, or None."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM tickets WHERE seq = ? AND (? IS NULL OR tenant = ?)", (seq, tenant, tenant)
+            ).fetchone()
+            return self._history_of(conn, row) if row else None
+
+    @staticmethod
+    def _history_of(conn: sqlite3.Connection, row: sqlite3.Row) -> TicketHistory:
+        events = conn.execute("SELECT * FROM events WHERE ticket_seq = ? ORDER BY id", (row["seq"],)).fetchall()
+        files = conn.execute(
+            "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments WHERE ticket_seq = ? ORDER BY id",
+            (row["seq"],),
+        ).fetchall()
+        return TicketHistory(_ticket(row), [_event(event, files) for event in events])
 
     def attachment(self, tenant: str | None, seq: int, attachment_id: int) -> Attachment | None:
         """One stored attachment's content."""
@@ -301,6 +368,62 @@ class TicketStore:
                 (attachment_id, seq, tenant, tenant),
             ).fetchone()
         return Attachment(row["name"], row["mime_type"], row["content"]) if row else None
+
+    # -- faults (shared by every worker: the counters live here, not in a process) -------------
+
+    def add_fault(self, spec: dict[str, Any], origin: str = "api") -> FaultRow:
+        with self._transaction() as conn:
+            return self._insert_fault(conn, spec, origin)
+
+    def add_faults_once(self, specs: list[dict[str, Any]], origin: str) -> bool:
+        """Store `specs` unless faults of this origin are stored already (each worker loads the
+        same file at start-up; the first one does it). True when they were stored."""
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM faults WHERE origin = ?", (origin,)).fetchone():
+                return False
+            for spec in specs:
+                self._insert_fault(conn, spec, origin)
+        return True
+
+    @staticmethod
+    def _insert_fault(conn: sqlite3.Connection, spec: dict[str, Any], origin: str) -> FaultRow:
+        at = now_iso()
+        fault_id = conn.execute(
+            "INSERT INTO faults (spec, origin, created_at) VALUES (?, ?, ?)", (json.dumps(spec), origin, at)
+        ).lastrowid
+        assert fault_id is not None
+        return FaultRow(fault_id, spec, origin, 0, 0, at)
+
+    def faults(self) -> list[FaultRow]:
+        """Every stored fault, oldest first."""
+        with self._connection() as conn:
+            return [_fault(row) for row in conn.execute("SELECT * FROM faults ORDER BY id").fetchall()]
+
+    def remove_faults(self, fault_id: int | None = None) -> int:
+        """Forget one fault, or all; return how many went."""
+        with self._transaction() as conn:
+            if fault_id is None:
+                return conn.execute("DELETE FROM faults").rowcount
+            return conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount
+
+    def claim_fault(
+        self, matches: Callable[[FaultRow], bool], fires: Callable[[FaultRow, int], bool]
+    ) -> tuple[FaultRow, int] | None:
+        """Offer a request to the faults it `matches`, oldest first, counting it as each one's next
+        request; the first that `fires(fault, n)` for its n-th takes it. Atomic across workers, so
+        "the next 2 requests" means two, whichever worker serves them."""
+        with self._transaction() as conn:
+            for row in conn.execute("SELECT * FROM faults ORDER BY id").fetchall():
+                fault = _fault(row)
+                if not matches(fault):
+                    continue
+                seen = fault.seen + 1
+                fired = fires(fault, seen)
+                hits = fault.hits + (1 if fired else 0)
+                conn.execute("UPDATE faults SET seen = ?, hits = ? WHERE id = ?", (seen, hits, fault.id))
+                if fired:
+                    return FaultRow(fault.id, fault.spec, fault.origin, seen, hits, fault.created_at), seen
+        return None
 
     def close(self) -> None:
         """Close this process's connection. A connection must never be closed, or used, in a forked
@@ -320,6 +443,10 @@ class TicketStore:
             if tenant:
                 return conn.execute("DELETE FROM tickets WHERE tenant = ?", (tenant,)).rowcount
             return conn.execute("DELETE FROM tickets").rowcount
+
+
+def _fault(row: sqlite3.Row) -> FaultRow:
+    return FaultRow(row["id"], json.loads(row["spec"]), row["origin"], row["seen"], row["hits"], row["created_at"])
 
 
 def _ticket(row: sqlite3.Row) -> Ticket:

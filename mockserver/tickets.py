@@ -18,6 +18,7 @@ from mockserver.errors import (
 from mockserver.store import Attachment, Change, DuplicateMirrorKey, Ticket, TicketHistory, TicketStore
 from mockserver.validation import BodyRules, OperationRules
 from spec.bodies import decode_base64
+from spec.catalogue import edge_rule, entry_rule, terminal_rule
 from spec.contract import Contract, project
 from spec.lifecycle import Side
 
@@ -56,14 +57,17 @@ class TicketService:
                 tenant=tenant,
                 mirror_key=mirror_key,
                 state=body[names.state],
-                fields=self._stored_fields(body, self.create_rules),
+                fields=self.stored_fields(body, self.create_rules),
                 dialog=body.get(names.dialog),
                 attachments=self.embedded_attachments(body) + files,
             )
         except DuplicateMirrorKey as duplicate:
+            existing = self.contract.ticket_ids.of(duplicate.seq)
             raise IllegalArgument(
                 f"{names.mirror_key}: {mirror_key!r} already belongs to trouble ticket "
-                f"{self.contract.ticket_ids.of(duplicate.seq)}; a {names.mirror_key} opens one ticket only"
+                f"{existing}; a {names.mirror_key} opens one ticket only",
+                rules=("ids.repeated-mirror-key",),
+                ticket_id=existing,
             ) from None
         return project(self.contract.created_view, self._values(ticket))
 
@@ -100,12 +104,14 @@ class TicketService:
             if body[names.ticket_id] != ticket_id:
                 raise IllegalArgument(
                     f"{names.ticket_id}: the body names {body[names.ticket_id]!r} but the path names {ticket_id!r}; "
-                    "they must be equal"
+                    "they must be equal",
+                    rules=("ids.path-body-match",),
                 )
             if body[names.mirror_key] != ticket.mirror_key:
                 raise IllegalArgument(
                     f"{names.mirror_key}: {body[names.mirror_key]!r} is not the {names.mirror_key} of trouble "
-                    f"ticket {ticket_id} ({ticket.mirror_key!r})"
+                    f"ticket {ticket_id} ({ticket.mirror_key!r})",
+                    rules=("ids.mirror-key-match",),
                 )
             return self._change(ticket, body, files, side="TU", actor=tenant, rules=self.update_rules)
 
@@ -124,9 +130,10 @@ class TicketService:
 
     def history(self, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every ticket (of one tenant, or all) with its full history, as the control API shows it."""
-        return [self._history_entry(entry) for entry in self.store.history(tenant)]
+        return [self.history_entry(entry) for entry in self.store.history(tenant)]
 
-    def _history_entry(self, entry: TicketHistory) -> dict[str, Any]:
+    def history_entry(self, entry: TicketHistory) -> dict[str, Any]:
+        """One ticket with its history, as the control API shows it."""
         names, ticket = self.contract.names, entry.ticket
         return {
             names.ticket_id: self.ticket_id(ticket),
@@ -157,20 +164,26 @@ class TicketService:
         target = body[names.state]
         refusal = lifecycle.refusal(ticket.state, target, side)
         if refusal:
-            raise IllegalArgument(f"{names.state}: {refusal}")
+            rule = (
+                terminal_rule(ticket.state)
+                if lifecycle.is_terminal(ticket.state)
+                else edge_rule(side, ticket.state, target)
+            )
+            raise IllegalArgument(f"{names.state}: {refusal}", rules=(rule,))
         missing = [name for name in lifecycle.entry_requirements(ticket.state, target) if body.get(name) is None]
         if missing:
-            raise RequiredFieldsMissing(missing)
+            raise RequiredFieldsMissing(missing, rules=(entry_rule(target),))
         return Change(
             side=side,
             actor=actor,
             state=target,
             dialog=body.get(names.dialog),
-            fields=self._stored_fields(body, rules),
+            fields=self.stored_fields(body, rules),
             attachments=self.embedded_attachments(body) + files,
         )
 
-    def _stored_fields(self, body: dict[str, Any], rules: OperationRules) -> dict[str, Any]:
+    def stored_fields(self, body: dict[str, Any], rules: OperationRules) -> dict[str, Any]:
+        """The fields of a checked body that are kept as the ticket's own (not ids, state or files)."""
         kept_apart = self.contract.names.identifying  # in their own columns and tables
         return {
             name: body[name] for name in rules.body.properties if name not in kept_apart and body.get(name) is not None

@@ -13,9 +13,13 @@ from typing import Any
 
 import jsonschema_rs
 
-from mockserver.errors import IllegalArgument, RequiredFieldsMissing
+from mockserver.errors import ROLE, IllegalArgument, RequiredFieldsMissing, rule_path
 from spec.bodies import BodyShape, field_path, is_base64
+from spec.catalogue import field_rule
 from spec.contract import Body
+
+# A body that is not a JSON object breaks no rule of a single field.
+NOT_AN_OBJECT_RULE = "body.other-invalid-data"
 
 
 def _json_type(value: Any) -> str:
@@ -81,7 +85,9 @@ class BodyRules:
     def check(self, body: Any) -> dict[str, Any]:
         """Return `body` when it obeys the schema; raise IllegalArgument naming what it breaks."""
         if not isinstance(body, dict):
-            raise IllegalArgument(f"the body must be a JSON object, got {_json_type(body)}")
+            raise IllegalArgument(
+                f"the body must be a JSON object, got {_json_type(body)}", rules=(NOT_AN_OBJECT_RULE,)
+            )
         missing = self._shape.missing(body, [])  # type: ignore[attr-defined]
         if missing:
             raise RequiredFieldsMissing(missing)
@@ -95,9 +101,13 @@ class BodyRules:
             keyword = error.schema_path[-1]
             rule = _schema_at(self.schema, error.schema_path)
             path = list(error.instance_path)
-            problems.append((self._rank(path), field_path(path), describe_violation(keyword, rule, error.instance)))
+            text = describe_violation(keyword, rule, error.instance)
+            problems.append((self._rank(path), field_path(path), text, str(keyword)))
         problems.sort(key=lambda problem: problem[:2])
-        raise IllegalArgument("; ".join(f"{name}: {text}" if name else text for _, name, text in problems))
+        # Each violation's rule id, as the catalogue names it: `{role}.dialog.maxLength`.
+        rules = tuple(dict.fromkeys(field_rule(ROLE, rule_path(name), keyword) for _, name, _, keyword in problems))
+        message = "; ".join(f"{name}: {text}" if name else text for _, name, text, _ in problems)
+        raise IllegalArgument(message, rules=rules)
 
     def unknown_fields(self, body: dict[str, Any]) -> list[str]:
         """Fields of `body` the schema does not declare (the API ignores them)."""

@@ -100,3 +100,14 @@ def test_a_repeated_mirror_key_names_the_existing_ticket(tu: Api) -> None:
     assert response.status_code == 400
     assert ticket_id in response.get_json()["illegalArgumentException"]
     assert tu.get("RED-2").status_code == 404
+
+
+@pytest.mark.parametrize("garbage", ["not-a-jwt", "a.b", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30", "Zm9v.YmFy.YmF6"])
+def test_a_garbage_token_is_called_malformed_in_plain_words(client: FlaskClient, garbage: str) -> None:
+    response = client.get("/troubleTicket/RED-1", headers={"Authorization": f"Bearer {garbage}"})
+    message = response.get_json()["illegalArgumentException"]
+    assert response.status_code == 401
+    assert message.startswith("authentication failed: the token is malformed")
+    # PyJWT's own wording ("Not enough segments", "Invalid header padding", ...) is no help to a person.
+    for internal in ("segments", "padding", "Invalid", "decode", "Error"):
+        assert internal not in message

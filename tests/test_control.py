@@ -14,13 +14,14 @@ from tests.support import Api, create_body, token
 
 
 def test_health(client: FlaskClient) -> None:
-    assert client.get("/_mock/health").get_json() == {"status": "ok"}
+    health = client.get("/_mock/health").get_json()
+    assert health["status"] == "ok" and health["now"].endswith("Z")
 
 
 def test_reset_forgets_every_ticket(client: FlaskClient, tu: Api, tu_b: Api) -> None:
     a, _ = tu.open_ticket()
     tu_b.open_ticket()
-    assert client.post("/_mock/reset").get_json() == {"deleted": 2, "tenant": None}
+    assert client.post("/_mock/reset").get_json() == {"deleted": 2, "tenant": None, "seeded": 0}
     assert tu.get(a).status_code == 404
     assert client.get("/_mock/tickets").get_json() == {"tickets": []}
 
