@@ -20,6 +20,7 @@ from requests.structures import CaseInsensitiveDict
 
 from contracts.tokens import Tokens
 from contracts.transport import RETRY_STATUSES, Exchange, GuardedAdapter, HaltedRequest, Part
+from spec.contract import FieldNames
 
 FilePart = tuple[str, str, str, bytes]
 
@@ -106,6 +107,7 @@ class ApiClient:
         base_url: str,
         credentials: Tokens,
         *,
+        names: FieldNames,
         keys: MirrorKeys,
         budget: CreationBudget,
         adapter: GuardedAdapter,
@@ -113,6 +115,7 @@ class ApiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
+        self.names = names  # the contract's field names: which one holds a new ticket's id
         self.keys = keys
         self.budget = budget
         self.adapter = adapter
@@ -221,10 +224,12 @@ class ApiClient:
 
     def note_created(self, answer: Any, body: Any, token: str) -> None:
         """Keep a ticket from a create's answer and the body that made it."""
-        if isinstance(answer, dict) and isinstance(answer.get("ticketId"), str):
-            key = body.get("mirrorKey") if isinstance(body, dict) else None
+        names = self.names
+        ticket_id = answer.get(names.ticket_id) if isinstance(answer, dict) else None
+        if isinstance(ticket_id, str):
+            key = body.get(names.mirror_key) if isinstance(body, dict) else None
             with self._lock:
-                self.created.setdefault(answer["ticketId"], CreatedTicket(answer["ticketId"], str(key), token))
+                self.created.setdefault(ticket_id, CreatedTicket(ticket_id, str(key), token))
 
     def update(
         self,

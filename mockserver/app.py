@@ -179,7 +179,7 @@ def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal, co
     @app.after_request
     def record(response: Response) -> Response:
         path = request.path
-        if journaled(path):
+        if journaled(path, contract):
             if getattr(g, "ticket_id", None) is None:  # the ticket the request is about, for ?ticketId=
                 payload = getattr(response, "payload", None)
                 created = payload.get(ticket_field) if isinstance(payload, dict) else None
@@ -191,9 +191,9 @@ def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal, co
         return response
 
 
-def journaled(path: str) -> bool:
+def journaled(path: str, contract: Contract) -> bool:
     """What the journal shows: what clients of the API sent, and the TO's moves played through
     the transition hook (a test's or the console's); not the rest of /_mock, the pages or the spec."""
     if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-        return path.startswith(CONTROL_PREFIX + "/troubleTicket/") and path.endswith("/transition")
+        return path.startswith(CONTROL_PREFIX + contract.collection_path + "/") and path.endswith("/transition")
     return not path.startswith("/openapi.") and not is_page(path)

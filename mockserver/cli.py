@@ -13,6 +13,7 @@ from pathlib import Path
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
 from mockserver.config import DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
+from spec.contract import Contract
 
 DB_NAME = "tickets.db"  # inside --data-dir, beside its journal and lock files
 EXIT_CLEAN, EXIT_BROKE_CONTRACT, EXIT_USAGE = 0, 1, 2
@@ -205,7 +206,7 @@ def _serve(args: argparse.Namespace) -> int:
     # cycles), the connection closed after the fork, and SQLite, seeing this process's last
     # connection go, deleted the -wal and -shm files the workers were using.
     parts.store.close()
-    print(_banner(args, config, parts.seeding), flush=True)
+    print(_banner(args, config, parts.seeding, parts.contract), flush=True)
     del checked, parts
     gc.collect()
     serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log, args.server))
@@ -219,7 +220,7 @@ def _make_data_dir(folder: Path) -> None:
         (folder / ".gitignore").write_text("# the Trouble Ticket mock's files (tt-mock serve --data-dir)\n*\n")
 
 
-def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None) -> str:
+def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None, contract: Contract) -> str:
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     url = f"http://{host}:{args.port}"
     where = "nothing kept" if config.db == ":memory:" else f"files in {_shown(Path(config.db).parent)}/"
@@ -237,7 +238,7 @@ def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None
     lines += [
         "Try it from another shell:",
         f"  {export}TOKEN=$({shell_command()} token --sub TU-A)",
-        f'  curl -s {url}/troubleTicket/RED-1 -H "Authorization: Bearer $TOKEN"',
+        f'  curl -s {url}{contract.ticket_path(contract.ticket_ids.of(1))} -H "Authorization: Bearer $TOKEN"',
         f"  curl -s -X POST {url}/_mock/reset    # start over: forget every ticket and the journal",
         "Stop it with Ctrl-C.",
     ]

@@ -18,6 +18,7 @@ from mockserver.app import journaled
 from mockserver.auth import DEFAULT_SECRET
 from mockserver.pages import MINTED_TOKEN_SECONDS, STATIC, swagger_ui_dir
 from spec import lifecycle as lifecycle_module
+from spec.contract import Contract
 from spec.diagram import lifecycle_svg
 from tests.support import Api, create_body
 
@@ -240,4 +241,4 @@ def test_a_to_move_through_the_hook_is_in_the_journal(client: FlaskClient, tu: A
     ],
 )
 def test_what_the_journal_keeps(path: str, kept: bool) -> None:
-    assert journaled(path) is kept
+    assert journaled(path, Contract.load()) is kept
