@@ -17,6 +17,7 @@ from mockserver.errors import IllegalArgument, RequiredFieldsMissing
 from spec.bodies import BodyShape, field_path, is_base64
 from spec.contract import Body
 
+
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"

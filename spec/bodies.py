@@ -15,7 +15,6 @@ from typing import Any
 
 import spec
 
-
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from contracts.samples import INVALID_DATE_TIMES, LOWER_CASE_DATE_TIMES, VALID_DATE_TIMES, near_misses
-from spec.contract import text_of_length
 from werkzeug.test import TestResponse
 
 import spec
+from contracts.samples import INVALID_DATE_TIMES, LOWER_CASE_DATE_TIMES, VALID_DATE_TIMES, near_misses
+from spec.contract import text_of_length
 from tests.support import DOCUMENT, Api, create_body, multipart, update_body
 
 CREATE = spec.request_schema(DOCUMENT, "createTroubleTicket", spec.JSON)
