@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 
 import spec
 from mockserver import journal
@@ -36,6 +37,24 @@ from spec.contract import Contract
 from spec.lifecycle import Lifecycle
 
 log = logging.getLogger("mockserver")
+
+
+class ExactPathMap(Map):
+    """URL rules that match the path as sent: Werkzeug's default answers `//troubleTicket//RED-1`
+    with a redirect to the merged path, an HTML answer no client of this API expects."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["merge_slashes"] = False
+        super().__init__(*args, **kwargs)
+
+
+class MockFlask(Flask):
+    url_map_class = ExactPathMap
+
+    def make_default_options_response(self) -> Response:
+        """OPTIONS names the methods a path takes, in `Allow` and as JSON (Flask's default is an empty HTML page)."""
+        allowed = sorted(super().make_default_options_response().allow)
+        return json_response({"allow": allowed}, headers={"Allow": ", ".join(allowed)})
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,7 @@ def create_app(
     authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
     service = TicketService.of(contract, store)
 
-    app = Flask(__name__)
+    app = MockFlask(__name__)
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
     app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator)

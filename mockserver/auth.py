@@ -15,6 +15,8 @@ SECRET_ENV = "MOCK_JWT_SECRET"
 # A development default, printed in the README: anyone can mint tokens for a mock that uses it.
 DEFAULT_SECRET = "trouble-ticket-mock-development-secret"
 ALGORITHM = "HS256"
+# Registered claims that are NumericDates (RFC 7519): JSON numbers, never strings.
+_NUMERIC_DATES = ("exp", "nbf", "iat")
 
 
 def resolve_secret(explicit: str | None = None) -> str:
@@ -37,8 +39,8 @@ class Authenticator:
 
     secret: str
     cache_size: int = 4096
-    # token -> verified claims; a verified signature stays verified, `exp` is re-checked on each use.
-    _verified: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # token -> (tenant, expiry or None); a verified signature stays verified, the expiry is re-checked on each use.
+    _verified: dict[str, tuple[str, float | None]] = field(default_factory=dict, repr=False)
 
     def tenant(self, authorization: str | None) -> str:
         """The tenant named by a valid bearer token in the header's value."""
@@ -48,14 +50,16 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("the Authorization header must be 'Bearer <JWT>'", token_sent=False)
-        claims = self._verified.get(token)
-        if claims is None:
-            claims = self._verify(token)
-        elif "exp" in claims and claims["exp"] <= time.time():
+        known = self._verified.get(token)
+        if known is None:
+            return self._verify(token)["sub"]
+        tenant, expires = known
+        if expires is not None and expires <= time.time():
             raise Unauthorized("the token has expired", token_sent=True)
-        return claims["sub"]
+        return tenant
 
     def _verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token checked in full (remembered, so that its signature is checked once)."""
         try:
             claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM], options={"require": ["sub"]})
         except jwt.ExpiredSignatureError:
@@ -68,10 +72,27 @@ class Authenticator:
             raise Unauthorized("the token has no 'sub' claim naming the tenant", token_sent=True) from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"the token is not a valid JWT ({exc})", token_sent=True) from None
+        for name in _NUMERIC_DATES:
+            value = claims.get(name)
+            if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+                # PyJWT reads "exp": "1900000000" as a number; RFC 7519 says a NumericDate is a JSON number.
+                raise Unauthorized(f"the token's {name!r} claim must be a number of seconds", token_sent=True)
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub.strip():
             raise Unauthorized("the token's 'sub' claim must be a non-empty string", token_sent=True)
+        if not _is_unicode(sub):
+            raise Unauthorized(
+                "the token's 'sub' claim is not Unicode text (it holds a lone surrogate)", token_sent=True
+            )
         if len(self._verified) >= self.cache_size:
             self._verified.clear()
-        self._verified[token] = claims
+        self._verified[token] = (sub, float(claims["exp"]) if "exp" in claims else None)
         return claims
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

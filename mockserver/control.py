@@ -69,8 +69,8 @@ def control_blueprint(
     def journal() -> Response:
         """The newest requests received, newest first (?limit=N, ?tenant=)."""
         limit_text = request.args.get("limit", "")
-        if limit_text and not (limit_text.isascii() and limit_text.isdigit()):
-            raise IllegalArgument(f"limit must be a positive integer, not {limit_text!r}")
+        if limit_text and not (limit_text.isascii() and limit_text.isdigit() and len(limit_text) <= 9):
+            raise IllegalArgument(f"limit must be a positive integer of at most 9 digits, not {limit_text[:20]!r}")
         entries = requests_seen.newest(int(limit_text) if limit_text else None, request.args.get("tenant") or None)
         return json_response({"requests": entries})
 
