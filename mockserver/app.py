@@ -28,6 +28,7 @@ from mockserver.errors import (
     PayloadTooLarge,
     StoreUnavailable,
 )
+from mockserver.guard import Guard, resolve_admin_token, resolve_allowed_hosts
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.responses import json_response
 from mockserver.store import TicketStore
@@ -110,6 +111,10 @@ def create_app(
     _serve_spec(app, contract.document, config)
     _register_error_handlers(app, contract)
     _register_journal(app, requests_seen)
+    guard = Guard.of(
+        CONTROL_PREFIX, resolve_allowed_hosts(config.allowed_hosts), resolve_admin_token(config.admin_token)
+    )
+    app.before_request(lambda: guard.check(request._get_current_object()))  # after the clock starts, before handlers
     return app
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
 from mockserver.config import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
+from mockserver.guard import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, ALLOWED_HOSTS_ENV, resolve_admin_token
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
 
@@ -49,6 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--lifecycle", type=Path, default=LIFECYCLE_PATH, help="lifecycle table to enforce")
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
     serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"a host name the mock answers to besides IP addresses, localhost and --host (repeatable; '*': any; "
+        f"also ${ALLOWED_HOSTS_ENV}, comma-separated). Other names get 403: a guard against DNS rebinding",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        help=f"a secret every /_mock request but /_mock/health must carry, in {ADMIN_TOKEN_HEADER} or as the HTTP "
+        f"Basic password (default: ${ADMIN_TOKEN_ENV}; unset: the control API takes no credentials)",
+    )
+    serve.add_argument(
         "--server",
         choices=SERVERS,
         default="granian",
@@ -86,6 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         spec_path=args.spec,
         lifecycle_path=args.lifecycle,
+        allowed_hosts=(args.host, *args.allowed_host),
+        admin_token=args.admin_token,
     )
     try:
         checked = create_app(config)  # fail here, with one clear message, rather than in every worker
@@ -97,9 +114,10 @@ def _serve(args: argparse.Namespace) -> int:
     checked.extensions["mockserver"].store.close()
     del checked
     secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
+    control_note = "needs the admin token" if resolve_admin_token(args.admin_token) else "open: no --admin-token"
     print(
         f"Trouble Ticket mock on http://{args.host}:{args.port} (store {args.db}, {args.workers} workers, "
-        f"tokens signed with {secret_note}).\n"
+        f"tokens signed with {secret_note}; control API {control_note}).\n"
         f"Mint a token: python -m mockserver token --sub TU-A",
         flush=True,
     )

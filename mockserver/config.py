@@ -22,3 +22,6 @@ class MockConfig:
     journal_size: int = 200
     spec_path: Path = OPENAPI_PATH
     lifecycle_path: Path = LIFECYCLE_PATH
+    # Host names answered to beyond IP literals and localhost (DNS rebinding guard); "*" for any.
+    allowed_hosts: tuple[str, ...] = ()
+    admin_token: str | None = None  # None: $MOCK_ADMIN_TOKEN, else the control API is open

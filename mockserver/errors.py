@@ -83,6 +83,22 @@ class Unauthorized(ApiError):
         super().__init__(f"authentication failed: {message}", headers={"WWW-Authenticate": challenge})
 
 
+class AdminTokenRequired(ApiError):
+    """A control request without the mock's admin token; the challenge lets a browser ask its user."""
+
+    status = 401
+
+    def __init__(self, message: str) -> None:
+        challenge = 'Basic realm="trouble-ticket mock control API", charset="UTF-8"'
+        super().__init__(f"authentication failed: {message}", headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(ApiError):
+    """A request the mock refuses for where it comes from (another web page, another host name)."""
+
+    status = 403
+
+
 class PayloadTooLarge(ApiError):
     status = 413
 
