@@ -16,7 +16,7 @@ from werkzeug.routing import Map
 import spec
 from mockserver import journal
 from mockserver.api import api_blueprint
-from mockserver.auth import Authenticator, resolve_secret
+from mockserver.auth import Authenticator, JwksKeys, resolve_secret
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX as CONTROL_PREFIX
 from mockserver.control import control_blueprint
@@ -96,7 +96,12 @@ def create_app(
     )
     store = store or TicketStore(config.db)
     requests_seen = open_journal(config.db, config.journal_size)
-    authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
+    authenticator = authenticator or Authenticator(
+        resolve_secret(config.jwt_secret),
+        keys=JwksKeys(config.jwks) if config.jwks else None,
+        issuer=config.issuer,
+        audience=config.audience,
+    )
     service = TicketService.of(contract, store)
 
     app = MockFlask(__name__)

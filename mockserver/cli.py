@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
 from mockserver.config import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
+from mockserver.errors import KeysUnavailable
 from mockserver.guard import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, ALLOWED_HOSTS_ENV, resolve_admin_token
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
@@ -64,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"Basic password (default: ${ADMIN_TOKEN_ENV}; unset: the control API takes no credentials)",
     )
     serve.add_argument(
+        "--jwks",
+        default=None,
+        metavar="FILE|URL",
+        help="check tokens against the keys of this JWKS (RS256, ES256 and kin) instead of the HS256 secret",
+    )
+    serve.add_argument("--issuer", default=None, help="require this 'iss' in every token")
+    serve.add_argument("--audience", default=None, help="require this among every token's 'aud'")
+    serve.add_argument(
         "--server",
         choices=SERVERS,
         default="granian",
@@ -103,24 +112,38 @@ def _serve(args: argparse.Namespace) -> int:
         lifecycle_path=args.lifecycle,
         allowed_hosts=(args.host, *args.allowed_host),
         admin_token=args.admin_token,
+        jwks=args.jwks,
+        issuer=args.issuer,
+        audience=args.audience,
     )
     try:
         checked = create_app(config)  # fail here, with one clear message, rather than in every worker
+        keys = checked.extensions["mockserver"].authenticator.keys
+        if keys is not None:
+            keys.load()
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
+        return 2
+    except KeysUnavailable as error:
+        print(f"error: cannot start the mock: {error.message}", file=sys.stderr)
         return 2
     # Closed before the workers fork: a connection left to the garbage collector would be closed
     # inside a worker, where SQLite's locks and WAL are shared with the others.
     checked.extensions["mockserver"].store.close()
     del checked
-    secret_note = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
+    if args.jwks:
+        tokens_note = f"tokens checked against the JWKS at {args.jwks}"
+    else:
+        secret = "the development default secret" if not os.environ.get(SECRET_ENV) else f"${SECRET_ENV}"
+        tokens_note = f"tokens signed with {secret}"
     control_note = "needs the admin token" if resolve_admin_token(args.admin_token) else "open: no --admin-token"
     print(
         f"Trouble Ticket mock on http://{args.host}:{args.port} (store {args.db}, {args.workers} workers, "
-        f"tokens signed with {secret_note}; control API {control_note}).\n"
-        f"Mint a token: python -m mockserver token --sub TU-A",
+        f"{tokens_note}; control API {control_note}).",
         flush=True,
     )
+    if not args.jwks:
+        print("Mint a token: python -m mockserver token --sub TU-A", flush=True)
     serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log, args.server))
     return 0
 

@@ -25,3 +25,6 @@ class MockConfig:
     # Host names answered to beyond IP literals and localhost (DNS rebinding guard); "*" for any.
     allowed_hosts: tuple[str, ...] = ()
     admin_token: str | None = None  # None: $MOCK_ADMIN_TOKEN, else the control API is open
+    jwks: str | None = None  # a JWKS file or URL: tokens are checked against its keys, not the secret
+    issuer: str | None = None  # required `iss` of every token, when set
+    audience: str | None = None  # required among every token's `aud`, when set

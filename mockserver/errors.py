@@ -71,6 +71,13 @@ class StoreUnavailable(ApiError):
     kind = "remote"
 
 
+class KeysUnavailable(ApiError):
+    """The JWKS that tokens are checked against could not be read: the fault is the mock's, not the token's."""
+
+    kind = "remote"
+    status = 503
+
+
 class Unauthorized(ApiError):
     """No valid bearer token."""
 
