@@ -22,6 +22,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mockserver",
@@ -72,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--issuer", default=None, help="require this 'iss' in every token")
     serve.add_argument("--audience", default=None, help="require this among every token's 'aud'")
+    serve.add_argument(
+        "--interface",
+        choices=("rsgi", "wsgi"),
+        default="rsgi",
+        help="granian's interface to the app. rsgi: request bodies are awaited on the event loop, so a slow "
+        "client holds no thread; wsgi: each request holds one of --threads threads until its body is in",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        default=30,
+        metavar="SECONDS",
+        help="answer 408 when a request body does not come: a body up to 256 KiB within this many seconds, a "
+        "larger one with no gap this long between its bytes (rsgi)",
+    )
     serve.add_argument(
         "--server",
         choices=SERVERS,
@@ -144,7 +166,19 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if not args.jwks:
         print("Mint a token: python -m mockserver token --sub TU-A", flush=True)
-    serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log, args.server))
+    serve(
+        config,
+        ServeOptions(
+            args.host,
+            args.port,
+            args.workers,
+            args.threads,
+            args.access_log,
+            args.server,
+            interface=args.interface,
+            body_timeout=args.body_timeout,
+        ),
+    )
     return 0
 
 

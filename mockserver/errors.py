@@ -71,6 +71,13 @@ class StoreUnavailable(ApiError):
     kind = "remote"
 
 
+class InternalError(ApiError):
+    """A bug in the mock, answered in the contract's words rather than as an empty 500."""
+
+    kind = "remote"
+    status = 500
+
+
 class KeysUnavailable(ApiError):
     """The JWKS that tokens are checked against could not be read: the fault is the mock's, not the token's."""
 
