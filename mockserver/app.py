@@ -11,11 +11,12 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 
 import spec
 from mockserver import journal
 from mockserver.api import api_blueprint
-from mockserver.auth import Authenticator, resolve_secret
+from mockserver.auth import Authenticator, JwksKeys, resolve_secret
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX as CONTROL_PREFIX
 from mockserver.control import control_blueprint
@@ -29,6 +30,7 @@ from mockserver.errors import (
     StoreUnavailable,
 )
 from mockserver.faults import FaultInjector
+from mockserver.guard import Guard, resolve_admin_token, resolve_allowed_hosts
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.pages import is_page, pages_blueprint
 from mockserver.refusals import RefusalRules
@@ -41,6 +43,24 @@ from spec.contract import Contract
 from spec.lifecycle import Lifecycle
 
 log = logging.getLogger("mockserver")
+
+
+class ExactPathMap(Map):
+    """URL rules that match the path as sent: Werkzeug's default answers `//troubleTicket//RED-1`
+    with a redirect to the merged path, an HTML answer no client of this API expects."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["merge_slashes"] = False
+        super().__init__(*args, **kwargs)
+
+
+class MockFlask(Flask):
+    url_map_class = ExactPathMap
+
+    def make_default_options_response(self) -> Response:
+        """OPTIONS names the methods a path takes, in `Allow` and as JSON (Flask's default is an empty HTML page)."""
+        allowed = sorted(super().make_default_options_response().allow)
+        return json_response({"allow": allowed}, headers={"Allow": ", ".join(allowed)})
 
 
 @dataclass(frozen=True)
@@ -82,10 +102,15 @@ def create_app(
     )
     store = store or TicketStore(config.db)
     requests_seen = open_journal(config.db, config.journal_size)
-    authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
+    authenticator = authenticator or Authenticator(
+        resolve_secret(config.jwt_secret),
+        keys=JwksKeys(config.jwks) if config.jwks else None,
+        issuer=config.issuer,
+        audience=config.audience,
+    )
     service = TicketService.of(contract, store)
 
-    app = Flask(__name__)
+    app = MockFlask(__name__)
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
 
@@ -115,6 +140,10 @@ def create_app(
     _serve_spec(app, contract.document, config)
     _register_error_handlers(app, contract, RefusalRules(contract))
     _register_journal(app, requests_seen, contract)
+    guard = Guard.of(
+        CONTROL_PREFIX, resolve_allowed_hosts(config.allowed_hosts), resolve_admin_token(config.admin_token)
+    )
+    app.before_request(lambda: guard.check(request._get_current_object()))  # after the clock starts, before handlers
     injector.install(app)  # after the journal's hooks: see FaultInjector.install
     return app
 

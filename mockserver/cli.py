@@ -12,6 +12,8 @@ from pathlib import Path
 
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
 from mockserver.config import DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
+from mockserver.errors import KeysUnavailable
+from mockserver.guard import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, ALLOWED_HOSTS_ENV, resolve_admin_token
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 from spec.contract import Contract
 
@@ -61,6 +63,13 @@ def _runnable(path: str) -> str:
         return name
     relative = os.path.relpath(full)
     return relative if not relative.startswith("..") else full
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,7 +134,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
     serve.add_argument(
-        "--server", choices=SERVERS, default=SERVERS[0], help="the HTTP server (gunicorn: from the dev extra)"
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"a host name the mock answers to besides IP addresses, localhost and --host (repeatable; '*': any; "
+        f"also ${ALLOWED_HOSTS_ENV}, comma-separated). Other names get 403: a guard against DNS rebinding",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        help=f"a secret every /_mock request but /_mock/health must carry, in {ADMIN_TOKEN_HEADER} or as the HTTP "
+        f"Basic password (default: ${ADMIN_TOKEN_ENV}; unset: the control API takes no credentials)",
+    )
+    serve.add_argument(
+        "--jwks",
+        default=None,
+        metavar="FILE|URL",
+        help="check tokens against the keys of this JWKS (RS256, ES256 and kin) instead of the HS256 secret",
+    )
+    serve.add_argument("--issuer", default=None, help="require this 'iss' in every token")
+    serve.add_argument("--audience", default=None, help="require this among every token's 'aud'")
+    serve.add_argument(
+        "--interface",
+        choices=("rsgi", "wsgi"),
+        default="rsgi",
+        help="granian's interface to the app. rsgi: request bodies are awaited on the event loop, so a slow "
+        "client holds no thread; wsgi: each request holds one of --threads threads until its body is in",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        default=30,
+        metavar="SECONDS",
+        help="answer 408 when a request body does not come: a body up to 256 KiB within this many seconds, a "
+        "larger one with no gap this long between its bytes (rsgi)",
+    )
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="granian",
+        help="the HTTP server (gunicorn: for comparison, from the dev extra)",
     )
 
     token = commands.add_parser(
@@ -190,6 +239,11 @@ def _serve(args: argparse.Namespace) -> int:
         seed_path=args.seed,
         faults_path=args.faults,
         cors_origins=tuple(args.cors or ()),
+        allowed_hosts=(args.host, *args.allowed_host),
+        admin_token=args.admin_token,
+        jwks=args.jwks,
+        issuer=args.issuer,
+        audience=args.audience,
     )
     try:
         if db != ":memory:":
@@ -198,8 +252,14 @@ def _serve(args: argparse.Namespace) -> int:
             store.remove_faults()  # faults are this run's: a restart starts without the last run's
             store.close()
         checked = create_app(config)  # fail here, with one clear message, rather than in every worker
+        keys = checked.extensions["mockserver"].authenticator.keys
+        if keys is not None:
+            keys.load()
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeysUnavailable as error:
+        print(f"error: cannot start the mock: {error.message}", file=sys.stderr)
         return EXIT_USAGE
     parts = checked.extensions["mockserver"]
     # Closed before the workers fork: left to the garbage collector (the app sits in reference
@@ -209,7 +269,19 @@ def _serve(args: argparse.Namespace) -> int:
     print(_banner(args, config, parts.seeding, parts.contract), flush=True)
     del checked, parts
     gc.collect()
-    serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log, args.server))
+    serve(
+        config,
+        ServeOptions(
+            args.host,
+            args.port,
+            args.workers,
+            args.threads,
+            args.access_log,
+            args.server,
+            interface=args.interface,
+            body_timeout=args.body_timeout,
+        ),
+    )
     return 0
 
 
@@ -225,8 +297,10 @@ def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None
     url = f"http://{host}:{args.port}"
     where = "nothing kept" if config.db == ":memory:" else f"files in {_shown(Path(config.db).parent)}/"
     secret = f"${SECRET_ENV}" if os.environ.get(SECRET_ENV) else "the development default secret"
+    tokens = f"tokens checked against the JWKS at {args.jwks}" if args.jwks else f"tokens signed with {secret}"
     workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
-    lines = [f"Trouble Ticket mock on {url} ({workers}; {where}; tokens signed with {secret})."]
+    control = "control API needs the admin token" if resolve_admin_token(args.admin_token) else "control API open"
+    lines = [f"Trouble Ticket mock on {url} ({workers}; {where}; {tokens}; {control})."]
     created, kept = getattr(seeding, "created", []), getattr(seeding, "kept", [])
     if args.seed:
         lines.append(f"Seeded {len(created)} tickets from {args.seed} ({len(kept)} already in the store).")
@@ -235,9 +309,14 @@ def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None
     if config.cors_origins:
         lines.append(f"Browser clients from {', '.join(config.cors_origins)} may call the API.")
     export = f"export {SECRET_ENV}=...   # the same secret as the mock's\n  " if os.environ.get(SECRET_ENV) else ""
+    mint = (
+        "TOKEN=...   # a token your JWKS's issuer signed"
+        if args.jwks
+        else f"TOKEN=$({shell_command()} token --sub TU-A)"
+    )
     lines += [
         "Try it from another shell:",
-        f"  {export}TOKEN=$({shell_command()} token --sub TU-A)",
+        f"  {export}{mint}",
         f'  curl -s {url}{contract.ticket_path(contract.ticket_ids.of(1))} -H "Authorization: Bearer $TOKEN"',
         f"  curl -s -X POST {url}/_mock/reset    # start over: forget every ticket and the journal",
         "Stop it with Ctrl-C.",

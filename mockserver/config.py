@@ -25,3 +25,9 @@ class MockConfig:
     seed_path: Path | None = None  # tickets made at start-up and again by each reset (--seed)
     faults_path: Path | None = None  # faults injected from start-up until cleared (--faults)
     cors_origins: tuple[str, ...] = ()  # browser origins the API answers (--cors); none by default
+    # Host names answered to beyond IP literals and localhost (DNS rebinding guard); "*" for any.
+    allowed_hosts: tuple[str, ...] = ()
+    admin_token: str | None = None  # None: $MOCK_ADMIN_TOKEN, else the control API is open
+    jwks: str | None = None  # a JWKS file or URL: tokens are checked against its keys, not the secret
+    issuer: str | None = None  # required `iss` of every token, when set
+    audience: str | None = None  # required among every token's `aud`, when set

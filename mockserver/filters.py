@@ -77,8 +77,9 @@ def _one(args: Mapping[str, list[str]], name: str) -> str | None:
 
 
 def _positive(text: str, name: str) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise IllegalArgument(f"{name} must be a positive integer, not {text!r}")
+    # Nine digits at most: Python refuses to read integers of thousands of digits (a 500 before).
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise IllegalArgument(f"{name} must be a positive integer of at most 9 digits, not {text[:20]!r}")
     return int(text)
 
 
