@@ -81,6 +81,7 @@ def _worker_rsgi_app(config: MockConfig, options: ServeOptions) -> RSGIBridge:
         max_body_bytes=config.max_body_bytes,
         body_timeout=options.body_timeout,
         threads=options.threads,
+        fast=flask_app.wsgi_app.answer,  # the FastPath in front of the Flask app
         render=lambda error: json.dumps(error.to_dict(contract)).encode(),
     )
     _settle()
