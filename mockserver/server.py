@@ -58,9 +58,20 @@ def _serve_granian(config: MockConfig, options: ServeOptions) -> None:
     server.serve(target_loader=functools.partial(_worker_app, config), wrap_loader=False)
 
 
+def build_app(config: MockConfig) -> Any:
+    """The app of the role `config` names, with its background work started: in a worker only."""
+    if config.role == "tu-mirror":
+        from mockserver.tu_mirror import create_mirror_app
+
+        return create_mirror_app(config)
+    app = create_app(config)
+    app.extensions["mockserver"].to_side.start()  # scenario steps and callbacks, outside requests
+    return app
+
+
 def _worker_app(config: MockConfig) -> Any:
     """A worker's app, built in the worker."""
-    app = buffered(create_app(config))
+    app = buffered(build_app(config))
     # What start-up built (spec, schemas, routes) lives as long as the worker: keep it out of
     # every collection, and collect the young generation less often (a request makes few cycles).
     gc.freeze()
@@ -118,6 +129,6 @@ def _serve_gunicorn(config: MockConfig, options: ServeOptions) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(config)
+            return build_app(config)
 
     MockServer().run()
