@@ -43,7 +43,7 @@ from spec import lifecycle as lifecycle_module
 from spec.bodies import decode_base64
 from spec.catalogue import edge_rule, entry_rule, terminal_rule
 from spec.contract import project
-from spec.lifecycle import Side
+from spec.lifecycle import Lifecycle, Side
 from spec.mirror import MirrorContract, load_document
 
 TABLES = [
@@ -137,7 +137,7 @@ class MirrorService:
                     rules=("ids.ticket-id-match",),
                 )
             ticket = self._move(tx, ticket, body, files, side="TO", actor=f"TO ({caller})")
-        return project(self.contract.update_view, {**self._values(ticket), names.dialog: body[names.dialog]})
+        return project(self.contract.update_view, {**self._values(ticket), names.dialog: body.get(names.dialog)})
 
     # -- the TU's own side (the control API) ---------------------------------------------------
 
@@ -319,14 +319,17 @@ def create_mirror_app(
     config: MockConfig | None = None,
     *,
     document: dict[str, Any] | None = None,
+    lifecycle: Lifecycle | None = None,
     store: TicketStore | None = None,
     authenticator: Authenticator | None = None,
+    service_class: type[MirrorService] | None = None,
 ) -> Flask:
-    """Build the reference TU mirror. Tests may pass their own document (a changed rule), store or authenticator."""
+    """Build the reference TU mirror. Each part defaults to what `config` names; tests may pass their
+    own (a changed rule, a store, an authenticator, a service with a bug)."""
     from mockserver.app import _register_error_handlers, _register_journal
 
     config = config or MockConfig(role="tu-mirror")
-    lifecycle = lifecycle_module.load(config.lifecycle_path)
+    lifecycle = lifecycle or lifecycle_module.load(config.lifecycle_path)
     if document is None:
         document = load_document(config.mirror_spec_path)
     contract = MirrorContract.from_document(
@@ -335,7 +338,7 @@ def create_mirror_app(
     store = store or TicketStore(config.db)
     journal = open_journal(config.db, config.journal_size)
     authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
-    service = MirrorService(contract, store)
+    service = (service_class or MirrorService)(contract, store)
 
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
