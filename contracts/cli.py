@@ -62,7 +62,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
             "(or died during the run); 2: the run could not start or finish (usage, token, base URL, "
             "deadline); 3: the suite itself failed. Rules that only the mock chooses are warnings unless "
             "--strict. Every ticket created has a mirrorKey with the prefix; those left open are asked "
-            "to cancel at the end."
+            "to cancel at the end. With --mirror the endpoint is a TU's mirror (spec/mirror.yaml), which the "
+            "suite checks playing the TO, with the same reports and exit codes and all layers but schema."
         ),
         formatter_class=OneDefault,
     )

@@ -416,3 +416,20 @@ def test_an_ordinary_ticket_meets_only_the_shipped_scenarios_without_conditions(
             continue
         moved, _ = tu.ticket_in(state)
         assert [s["scenario"] for s in steps(client, ticketId=moved, status="pending")] == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--role", "tu-mirror", "--scenario", "x.yaml"], "--scenario serve the TO (--role to), not a tu-mirror"),
+        (["--role", "tu-mirror", "--mirror", "TU-A=http://127.0.0.1:9"], "--mirror serve the TO"),
+        (["--mirror", "TU-A"], "--mirror takes TENANT=VALUE"),
+        (["--mirror", "TU-A=ftp://127.0.0.1"], "url: an http:// or https:// URL"),
+        (["--time-scale", "0"], "the time scale is above 0"),
+    ],
+)
+def test_serving_options_that_cannot_work_exit_2_saying_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], named: str
+) -> None:
+    assert tt_mock(["serve", "--db", str(tmp_path / "t.db"), "--port", "1", *args]) == 2
+    assert named in capsys.readouterr().err
