@@ -115,8 +115,11 @@ def test_the_command_line_exits_0_on_the_reference_and_1_on_a_fault(
         with served(app) as url:
             code = tt_contracts(
                 ["run", "--mirror", "--tu-hook", "--base-url", url, "--quiet", "--layer", "lifecycle",
-                 "--max-examples", "5", "--report", str(report), "--junit-xml", str(tmp_path / "m.xml")]
+                 "--max-examples", "5", "--report", str(report), "--junit-xml", str(tmp_path / "m.xml"),
+                 "--html", str(tmp_path / "m.html")]
             )  # fmt: skip
         assert code == expected
         text = report.read_text()
         assert ("CONFORMS" in text) == (expected == 0) and "--mirror" in text
+        page = (tmp_path / "m.html").read_text()
+        assert 'data-side="TO"' in page and 'g.edge[data-side="TU"]' not in page  # the TU's edges are not its rules
