@@ -33,6 +33,7 @@ from mockserver.responses import as_response, json_response
 from mockserver.seeding import FileSeeding, Seeder
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
+from mockserver.toside import ToSide
 from spec import lifecycle as lifecycle_module
 from spec.contract import Contract
 from spec.lifecycle import Lifecycle
@@ -69,6 +70,7 @@ class MockParts:
     service: TicketService
     authenticator: Authenticator
     seeding: FileSeeding | None = None  # what the --seed file made at start-up
+    to_side: ToSide | None = None  # the TO's clock, scenarios and callbacks (start() in a served worker)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -111,10 +113,14 @@ def create_app(
 
     operations = Operations(service, authenticator, max_body_bytes=config.max_body_bytes)
     app.register_blueprint(api_blueprint(operations))
+    # Before any seed: the store records events on the mock's clock, and seeded tickets start scenarios.
+    to_side = ToSide(service, config, authenticator, requests_seen)
     seeder = Seeder(service)
     # Tickets the store has already are left as they are (a second worker, a restart).
     seeding = seeder.apply_file(config.seed_path) if config.seed_path is not None else None
-    app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator, seeding)
+    app.extensions["mockserver"] = MockParts(
+        config, contract, store, requests_seen, service, authenticator, seeding, to_side
+    )
     injector = FaultInjector(store, contract, authenticator, skip=(CONTROL_PREFIX, "/openapi."))
     if config.faults_path is not None:
         injector.load_file(config.faults_path)  # once per store: the first worker to start does it
@@ -127,6 +133,7 @@ def create_app(
             seeder=seeder,
             seed_path=config.seed_path,
             injector=injector,
+            to_side=to_side,
         )
     )
     app.register_blueprint(pages_blueprint(contract.lifecycle, authenticator))
@@ -139,6 +146,7 @@ def create_app(
     _register_error_handlers(app, failures)
     journal_writer = JournalWriter(requests_seen, contract)
     _register_journal(app, journal_writer)
+    to_side.install(app, lambda path: journaled(path, contract))
     guard = Guard.of(
         CONTROL_PREFIX, resolve_allowed_hosts(config.allowed_hosts), resolve_admin_token(config.admin_token)
     )
@@ -158,6 +166,7 @@ def create_app(
         failures=failures,
         journal=journal_writer,
         cors=cors,
+        to_side=to_side,
     )
     return app
 

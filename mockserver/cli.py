@@ -11,13 +11,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
-from mockserver.config import DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
+from mockserver.config import DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, ROLES, SERVERS, MockConfig
 from mockserver.errors import KeysUnavailable
 from mockserver.guard import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, ALLOWED_HOSTS_ENV, resolve_admin_token
-from spec import LIFECYCLE_PATH, OPENAPI_PATH
-from spec.contract import Contract
+from spec import LIFECYCLE_PATH, OPENAPI_PATH, SCENARIOS_PATH
 
 DB_NAME = "tickets.db"  # inside --data-dir, beside its journal and lock files
+MIRROR_DB_NAME = "mirror.db"  # --role tu-mirror's, so that both can share a --data-dir
+TO_ONLY = (  # options of --role to
+    "seed",
+    "scenario",
+    "time_scale",
+    "mirror",
+    "mirror_token",
+    "spec",
+    "cors",
+    "jwks",
+    "issuer",
+    "audience",
+    "admin_token",
+    "allowed_host",
+)
 EXIT_CLEAN, EXIT_BROKE_CONTRACT, EXIT_USAGE = 0, 1, 2
 
 
@@ -90,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
             "The control API is under /_mock (POST /_mock/reset starts over)."
         ),
     )
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        default=ROLES[0],
+        help="to: the provider's API (the TO); tu-mirror: a reference TU mirror endpoint (spec/mirror.yaml), "
+        "on which a TO reports its moves",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     serve.add_argument(
@@ -100,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the mock's files: tickets, journal, locks",
     )
     serve.add_argument(
-        "--db", metavar="FILE", help=f"the SQLite file instead (default: DIR/{DB_NAME}; ':memory:' keeps nothing)"
+        "--db",
+        metavar="FILE",
+        help=f"the SQLite file instead (default: DIR/{DB_NAME}, DIR/{MIRROR_DB_NAME} for a tu-mirror; "
+        "':memory:' keeps nothing)",
     )
     serve.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="worker processes")
     serve.add_argument(
@@ -125,6 +149,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--faults", type=Path, metavar="FILE", help="YAML file of faults injected from start-up until cleared"
+    )
+    serve.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help=f"YAML file of what the TO does on its own, and when (default: the shipped "
+        f"spec/{SCENARIOS_PATH.name}; one with 'scenarios: []' for a TO that never moves by itself)",
+    )
+    serve.add_argument(
+        "--time-scale",
+        type=float,
+        metavar="N",
+        help="run the mock's clock N times faster than the wall clock (60: an hour a minute); "
+        "POST /_mock/clock advances it at once (default: 1, or the scale the store has)",
+    )
+    serve.add_argument(
+        "--mirror",
+        action="append",
+        metavar="TENANT=URL",
+        help="deliver the TO's moves on TENANT's tickets to TENANT's mirror endpoint at URL "
+        "(PATCH URL/troubleTicket/{mirrorKey}); repeat for several tenants (default: none)",
+    )
+    serve.add_argument(
+        "--mirror-token",
+        action="append",
+        metavar="TENANT=ENV_VAR",
+        help="the environment variable holding the bearer token TENANT's mirror expects (default: a token "
+        "the mock mints with its own secret, sub TO)",
     )
     serve.add_argument(
         "--cors",
@@ -223,12 +275,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
+    from mockserver.mirrors import parse_option
     from mockserver.server import ServeOptions, serve
     from mockserver.store import TicketStore
+    from mockserver.tu_mirror import create_mirror_app
 
-    db = args.db or str(args.data_dir / DB_NAME)
+    mirror_role = args.role == "tu-mirror"
+    if mirror_role:
+        given = [f"--{name.replace('_', '-')}" for name in TO_ONLY if getattr(args, name)]
+        if given:
+            print(f"error: {', '.join(given)} serve the TO (--role to), not a tu-mirror", file=sys.stderr)
+            return EXIT_USAGE
+    db = args.db or str(args.data_dir / (MIRROR_DB_NAME if mirror_role else DB_NAME))
     if db == ":memory:" and args.workers > 1:
         print("error: --db :memory: keeps tickets inside one process; use --workers 1 or a file", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        mirrors = tuple(parse_option(text, "--mirror") for text in args.mirror or ())
+        mirror_tokens = tuple(parse_option(text, "--mirror-token") for text in args.mirror_token or ())
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     config = MockConfig(
         db=db,
@@ -244,6 +310,11 @@ def _serve(args: argparse.Namespace) -> int:
         jwks=args.jwks,
         issuer=args.issuer,
         audience=args.audience,
+        scenario_path=args.scenario or SCENARIOS_PATH,
+        time_scale=args.time_scale if args.time_scale is not None else (None if mirror_role else 1.0),
+        mirrors=mirrors,
+        mirror_tokens=mirror_tokens,
+        role=args.role,
     )
     try:
         if db != ":memory:":
@@ -251,7 +322,8 @@ def _serve(args: argparse.Namespace) -> int:
             store = TicketStore(db)
             store.remove_faults()  # faults are this run's: a restart starts without the last run's
             store.close()
-        checked = create_app(config)  # fail here, with one clear message, rather than in every worker
+        # Fail here, with one clear message, rather than in every worker.
+        checked = create_mirror_app(config) if mirror_role else create_app(config)
         keys = checked.extensions["mockserver"].authenticator.keys
         if keys is not None:
             keys.load()
@@ -266,7 +338,7 @@ def _serve(args: argparse.Namespace) -> int:
     # cycles), the connection closed after the fork, and SQLite, seeing this process's last
     # connection go, deleted the -wal and -shm files the workers were using.
     parts.store.close()
-    print(_banner(args, config, parts.seeding, parts.contract), flush=True)
+    print(_banner(args, config, parts), flush=True)
     del checked, parts
     gc.collect()
     serve(
@@ -292,7 +364,8 @@ def _make_data_dir(folder: Path) -> None:
         (folder / ".gitignore").write_text("# the Trouble Ticket mock's files (tt-mock serve --data-dir)\n*\n")
 
 
-def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None, contract: Contract) -> str:
+def _banner(args: argparse.Namespace, config: MockConfig, parts: object) -> str:
+    contract = parts.contract  # type: ignore[attr-defined]
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     url = f"http://{host}:{args.port}"
     where = "nothing kept" if config.db == ":memory:" else f"files in {_shown(Path(config.db).parent)}/"
@@ -300,7 +373,23 @@ def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None
     tokens = f"tokens checked against the JWKS at {args.jwks}" if args.jwks else f"tokens signed with {secret}"
     workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
     control = "control API needs the admin token" if resolve_admin_token(args.admin_token) else "control API open"
+    if config.role == "tu-mirror":
+        return _mirror_banner(url, workers, where, secret)
     lines = [f"Trouble Ticket mock on {url} ({workers}; {where}; {tokens}; {control})."]
+    book = getattr(getattr(parts, "to_side", None), "book", None)
+    scale = (
+        f", its clock {config.time_scale:g} times faster than the wall clock"
+        if config.time_scale not in (None, 1.0)
+        else ""
+    )
+    if book is not None:
+        lines.append(
+            f"The TO moves on its own as {_shown_file(config.scenario_path)} says ({len(book)} scenarios{scale}): "
+            f"GET {url}/_mock/scenarios lists them, POST {url}/_mock/clock advances the clock."
+        )
+    for tenant, mirror_url in config.mirrors:
+        lines.append(f"{tenant}'s TO moves are delivered to its mirror at {mirror_url} (GET {url}/_mock/callbacks).")
+    seeding = getattr(parts, "seeding", None)
     created, kept = getattr(seeding, "created", []), getattr(seeding, "kept", [])
     if args.seed:
         lines.append(f"Seeded {len(created)} tickets from {args.seed} ({len(kept)} already in the store).")
@@ -322,6 +411,25 @@ def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None
         "Stop it with Ctrl-C.",
     ]
     return "\n".join(lines)
+
+
+def _mirror_banner(url: str, workers: str, where: str, secret: str) -> str:
+    return "\n".join(
+        [
+            f"Reference TU mirror on {url} ({workers}; {where}; tokens checked with {secret}).",
+            "A TO reports its moves with PATCH /troubleTicket/{mirrorKey} (spec/mirror.yaml). The TU's own side:",
+            f"  curl -s -X POST {url}/_mock/troubleTicket -H 'Content-Type: application/json' \\",
+            '       -d \'{"mirrorKey": "ONV-1024", "ticketId": "RED-1"}\'    # a ticket the TU opened',
+            f"  curl -s {url}/_mock/tickets    # every ticket with what the TO sent",
+            "Stop it with Ctrl-C.",
+        ]
+    )
+
+
+def _shown_file(path: Path | None) -> str:
+    if path is None:
+        return "no scenario file"
+    return path.name if path.resolve() == SCENARIOS_PATH else str(path)
 
 
 def _shown(folder: Path) -> str:

@@ -29,6 +29,7 @@ from mockserver.pages import is_page
 from mockserver.refusals import RefusalRules
 from mockserver.responses import Answer, json_answer
 from spec.contract import Contract
+from spec.mirror import MirrorContract
 
 log = logging.getLogger("mockserver")
 
@@ -50,7 +51,7 @@ def start(state: Any) -> None:
 class Failures:
     """Every failure as the contract's JSON error body, and the rules a refusal is about."""
 
-    def __init__(self, contract: Contract, refusals: RefusalRules) -> None:
+    def __init__(self, contract: Contract | MirrorContract, refusals: RefusalRules) -> None:
         self.contract, self.refusals = contract, refusals
         self.served = sorted(contract.methods)
 
@@ -92,7 +93,7 @@ class Failures:
 class JournalWriter:
     """Appends each journaled request's entry, naming the ticket it is about."""
 
-    def __init__(self, requests_seen: MemoryJournal | FileJournal, contract: Contract) -> None:
+    def __init__(self, requests_seen: MemoryJournal | FileJournal, contract: Contract | MirrorContract) -> None:
         self.requests_seen, self.contract = requests_seen, contract
         self.ticket_field, self.parameter = contract.names.ticket_id, contract.path_parameter
 
@@ -116,9 +117,11 @@ class JournalWriter:
             log.warning("journal entry lost: %s", error)
 
 
-def journaled(path: str, contract: Contract) -> bool:
-    """What the journal shows: what clients of the API sent, and the TO's moves played through
-    the transition hook (a test's or the console's); not the rest of /_mock, the pages or the spec."""
+def journaled(path: str, contract: Contract | MirrorContract) -> bool:
+    """What the journal shows: what clients of the API sent, and the other side's moves played
+    through the transition hook (a test's or the console's); not the rest of /_mock, the pages or
+    the spec. The hook sits under the control prefix at the item's path, for the TO and the mirror."""
     if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-        return path.startswith(CONTROL_PREFIX + contract.collection_path + "/") and path.endswith("/transition")
+        collection = contract.item_path.rsplit("/", 1)[0]
+        return path.startswith(CONTROL_PREFIX + collection + "/") and path.endswith("/transition")
     return not path.startswith("/openapi.") and not is_page(path)

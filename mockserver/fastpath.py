@@ -31,6 +31,7 @@ from mockserver.exchange import Exchange, Failures, JournalWriter
 from mockserver.guard import Guard
 from mockserver.responses import Answer
 from mockserver.store import TicketStore
+from mockserver.toside import ToSide
 from spec import JSON
 
 log = logging.getLogger("mockserver")
@@ -62,8 +63,10 @@ class FastPath:
         failures: Failures,
         journal: JournalWriter,
         cors: Cors | None,
+        to_side: ToSide | None = None,
     ) -> None:
         self.app, self.operations, self.guard, self.store = app, operations, guard, store
+        self.to_side = to_side
         self.flask, self.hooks, self.on = flask, hooks(flask), True
         self.failures, self.journal, self.cors = failures, journal, cors
         contract = operations.service.contract
@@ -113,6 +116,8 @@ class FastPath:
         if self.store.faults():  # fault injection hooks into Flask's request: leave it every request
             return None
         state = Exchange()
+        if self.to_side is not None:
+            self.to_side.stamp(state)
         operations = self.operations
         try:
             self.guard.check_host_header(host)
@@ -127,6 +132,8 @@ class FastPath:
             answer = self.failures.answer(error, state, rule=rule, method=method, path=path)
         view_args = {self.parameter: ticket_id} if ticket_id is not None else {}
         self.journal.record(environ, path, state, answer.status, answer.payload, view_args)
+        if self.to_side is not None:
+            self.to_side.answered(method, answer.status)
         if self.cors is not None:
             preflight = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
             self.cors.apply(answer.headers, environ.get("HTTP_ORIGIN"), path, method, preflight)

@@ -65,16 +65,27 @@ def _serve_granian(config: MockConfig, options: ServeOptions) -> None:
     server.serve(target_loader=loader, wrap_loader=False)
 
 
+def build_app(config: MockConfig) -> Any:
+    """The app of the role `config` names, with its background work started: in a worker only."""
+    if config.role == "tu-mirror":
+        from mockserver.tu_mirror import create_mirror_app
+
+        return create_mirror_app(config)
+    app = create_app(config)
+    app.extensions["mockserver"].to_side.start()  # scenario steps and callbacks, outside requests
+    return app
+
+
 def _worker_app(config: MockConfig, options: ServeOptions) -> Any:
     """A worker's WSGI app, built in the worker."""
-    app = buffered(create_app(config))
+    app = buffered(build_app(config))
     _settle()
     return app
 
 
 def _worker_rsgi_app(config: MockConfig, options: ServeOptions) -> RSGIBridge:
     """A worker's RSGI app, built in the worker: the WSGI app behind a bridge that awaits bodies."""
-    flask_app = create_app(config)
+    flask_app = build_app(config)
     contract = flask_app.extensions["mockserver"].contract
     app = RSGIBridge(
         flask_app,
@@ -145,6 +156,6 @@ def _serve_gunicorn(config: MockConfig, options: ServeOptions) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(config)
+            return build_app(config)
 
     MockServer().run()

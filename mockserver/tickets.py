@@ -132,6 +132,18 @@ class TicketService:
 
         return self.view(self.store.update(tenant, self._sequence(ticket_id), decide))
 
+    def to_move(self, ticket: Ticket, body: dict[str, Any], *, actor: str) -> Change:
+        """The change a TO move makes of `ticket` (a scenario's step), refused as the hook's would be.
+        `body` is the hook's: it must pass `transition_rules`, which this checks again."""
+        return self._change(
+            ticket,
+            self.transition_rules.body.check(dict(body)),
+            [],
+            side="TO",
+            actor=actor,
+            rules=self.transition_rules,
+        )
+
     def history(self, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every ticket (of one tenant, or all) with its full history, as the control API shows it."""
         return [self.history_entry(entry) for entry in self.store.history(tenant)]

@@ -28,11 +28,13 @@ MIRRORED = {
     "before_request_funcs None _register_journal.<locals>.start_clock",
     "before_request_funcs None create_app.<locals>.guard_request",
     "before_request_funcs None FaultInjector.before",
+    "before_request_funcs None ToSide.install.<locals>.mock_time",
+    "after_request_funcs None ToSide.install.<locals>.wake",
     "after_request_funcs None install_cors.<locals>.allow_origin",
     "after_request_funcs None _register_journal.<locals>.record",
     "after_request_funcs None FaultInjector.after",
 }
-TIMES = ("at", "receivedAt", "durationMs")
+TIMES = ("at", "receivedAt", "durationMs", "clock")  # compared as present or not: two apps, two clocks
 
 Call = Callable[..., tuple[str, list[tuple[str, str]], bytes]]
 
@@ -65,7 +67,7 @@ def pair(**config: Any) -> tuple[Flask, Flask]:
 
 def journal_of(app: Flask) -> list[dict[str, Any]]:
     entries = app.extensions["mockserver"].journal.newest()
-    return [{key: value for key, value in entry.items() if key not in TIMES} for entry in entries]
+    return [{key: (value is not None) if key in TIMES else value for key, value in entry.items()} for entry in entries]
 
 
 def bearer(sub: str, **kwargs: Any) -> str:
@@ -179,3 +181,19 @@ def test_a_hook_added_later_turns_the_fast_path_off(caplog: pytest.LogCaptureFix
     caller(app)("GET", "/troubleTicket/RED-1", None, Authorization=bearer("TU-A"))
     assert seen == ["404 NOT FOUND"]
     assert "the fast path is off" in caplog.text
+
+
+def test_writes_wake_the_to_side_as_through_flask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A create or update that succeeded may start a scenario or a callback: both paths say so."""
+    fast, slow = pair()
+    woken = {"fast": 0, "slow": 0}
+    for name, app in (("fast", fast), ("slow", slow)):
+        monkeypatch.setattr(
+            app.extensions["mockserver"].to_side, "kick", lambda name=name: woken.__setitem__(name, woken[name] + 1)
+        )
+    fast_call, slow_call = caller(fast), caller(slow)
+    for method, path, body, headers in exchanges():
+        fast_call(method, path, body, **headers)
+        slow_call(method, path, body, **headers)
+    writes = [entry for entry in journal_of(slow) if entry["method"] != "GET" and entry["status"] < 400]
+    assert woken["fast"] == woken["slow"] == len(writes) > 0
