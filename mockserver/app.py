@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,27 +13,23 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
 
 import spec
-from mockserver import journal
-from mockserver.api import api_blueprint
+from mockserver import exchange
+from mockserver.api import Operations, api_blueprint
 from mockserver.auth import Authenticator, JwksKeys, resolve_secret
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX as CONTROL_PREFIX
 from mockserver.control import control_blueprint
 from mockserver.cors import install_cors
-from mockserver.errors import (
-    ApiError,
-    IllegalArgument,
-    MethodNotAllowed,
-    PathNotFound,
-    PayloadTooLarge,
-    StoreUnavailable,
-)
+from mockserver.errors import ApiError
+from mockserver.exchange import Failures, JournalWriter
+from mockserver.exchange import journaled as journaled  # where tests and tools have always found it
+from mockserver.fastpath import FastPath
 from mockserver.faults import FaultInjector
 from mockserver.guard import Guard, resolve_admin_token, resolve_allowed_hosts
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
-from mockserver.pages import is_page, pages_blueprint
+from mockserver.pages import pages_blueprint
 from mockserver.refusals import RefusalRules
-from mockserver.responses import json_response
+from mockserver.responses import as_response, json_response
 from mockserver.seeding import FileSeeding, Seeder
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
@@ -42,7 +37,6 @@ from mockserver.toside import ToSide
 from spec import lifecycle as lifecycle_module
 from spec.contract import Contract
 from spec.lifecycle import Lifecycle
-from spec.mirror import MirrorContract
 
 log = logging.getLogger("mockserver")
 
@@ -117,7 +111,8 @@ def create_app(
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
 
-    app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
+    operations = Operations(service, authenticator, max_body_bytes=config.max_body_bytes)
+    app.register_blueprint(api_blueprint(operations))
     # Before any seed: the store records events on the mock's clock, and seeded tickets start scenarios.
     to_side = ToSide(service, config, authenticator, requests_seen)
     seeder = Seeder(service)
@@ -142,18 +137,37 @@ def create_app(
         )
     )
     app.register_blueprint(pages_blueprint(contract.lifecycle, authenticator))
+    cors = None
     if config.cors_origins:  # first registered, so its after_request runs last, on the final answer
         methods = [method for allowed in contract.methods.values() for method in allowed]
-        install_cors(app, config.cors_origins, methods, skip=(CONTROL_PREFIX,))
+        cors = install_cors(app, config.cors_origins, methods, skip=(CONTROL_PREFIX,))
     _serve_spec(app, contract.document, config)
-    _register_error_handlers(app, contract, RefusalRules(contract))
-    _register_journal(app, requests_seen, contract)
+    failures = Failures(contract, RefusalRules(contract))
+    _register_error_handlers(app, failures)
+    journal_writer = JournalWriter(requests_seen, contract)
+    _register_journal(app, journal_writer)
     to_side.install(app, lambda path: journaled(path, contract))
     guard = Guard.of(
         CONTROL_PREFIX, resolve_allowed_hosts(config.allowed_hosts), resolve_admin_token(config.admin_token)
     )
-    app.before_request(lambda: guard.check(request._get_current_object()))  # after the clock starts, before handlers
+
+    def guard_request() -> None:  # after the clock starts, before handlers
+        guard.check(request._get_current_object())
+
+    app.before_request(guard_request)
     injector.install(app)  # after the journal's hooks: see FaultInjector.install
+    # Last: the usual requests of the API skip Flask's machinery, through the same parts.
+    app.wsgi_app = FastPath(  # type: ignore[method-assign]
+        app.wsgi_app,
+        flask=app,
+        operations=operations,
+        guard=guard,
+        store=store,
+        failures=failures,
+        journal=journal_writer,
+        cors=cors,
+        to_side=to_side,
+    )
     return app
 
 
@@ -170,70 +184,24 @@ def _serve_spec(app: Flask, document: dict[str, Any], config: MockConfig) -> Non
         return Response(spec_json, mimetype="application/json")
 
 
-def _register_error_handlers(app: Flask, contract: Contract, refusals: RefusalRules) -> None:
+def _register_error_handlers(app: Flask, failures: Failures) -> None:
     """Every failure leaves as the contract's JSON error body."""
-    served = sorted(contract.methods)
 
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> Response:
-        # The journal keeps which rule the request broke: grading a client needs it.
-        g.rules = refusals.resolve(error, refusals.role(request.url_rule and request.url_rule.rule, request.method))
-        if error.ticket_id is not None:
-            g.ticket_id = error.ticket_id
-        return json_response(error.to_dict(contract), error.status, headers=error.headers)
+    def contract_error(error: Exception) -> Response:
+        rule = request.url_rule.rule if request.url_rule else None
+        return as_response(failures.answer(error, g, rule=rule, method=request.method, path=request.path))
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
-        if error.code == 404:
-            return api_error(PathNotFound(request.path, served))
-        if error.code == 405:
-            allowed = sorted(getattr(error, "valid_methods", None) or [])
-            return api_error(MethodNotAllowed(request.method, request.path, allowed))
-        if error.code == 413:
-            return api_error(PayloadTooLarge("the body is larger than this server accepts"))
-        return api_error(IllegalArgument(f"{error.name}: {error.description}", status=error.code or 400))
-
-    @app.errorhandler(sqlite3.Error)
-    def store_error(error: sqlite3.Error) -> Response:
-        log.warning("ticket store error: %s", error)
-        return api_error(StoreUnavailable(f"the ticket store could not serve the request ({error}); retry"))
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return json_response(
-            {contract.errors.remote: f"internal error in the mock ({type(error).__name__}); see its log"}, 500
-        )
+    for kind in (ApiError, HTTPException, sqlite3.Error, Exception):
+        app.register_error_handler(kind, contract_error)
 
 
-def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal, contract: Contract) -> None:
-    ticket_field, parameter = contract.names.ticket_id, contract.path_parameter
-
+def _register_journal(app: Flask, writer: JournalWriter) -> None:
     @app.before_request
     def start_clock() -> None:
-        g.started = time.perf_counter()
-        g.received_at = journal.clock()
+        exchange.start(g)
 
     @app.after_request
     def record(response: Response) -> Response:
-        path = request.path
-        if journaled(path, contract):
-            if getattr(g, "ticket_id", None) is None:  # the ticket the request is about, for ?ticketId=
-                payload = getattr(response, "payload", None)
-                created = payload.get(ticket_field) if isinstance(payload, dict) else None
-                g.ticket_id = (request.view_args or {}).get(parameter) or created
-            try:
-                requests_seen.record(journal.entry_for(request.environ, path, g._get_current_object(), response))
-            except OSError as error:  # a journal entry must never cost the client its answer
-                log.warning("journal entry lost: %s", error)
+        payload = getattr(response, "payload", None)
+        writer.record(request.environ, request.path, g, response.status_code, payload, request.view_args)
         return response
-
-
-def journaled(path: str, contract: Contract | MirrorContract) -> bool:
-    """What the journal shows: what clients of the API sent, and the other side's moves played
-    through the transition hook (a test's or the console's); not the rest of /_mock, the pages or
-    the spec. The hook sits under the control prefix at the item's path, for the TO and the mirror."""
-    if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-        collection = contract.item_path.rsplit("/", 1)[0]
-        return path.startswith(CONTROL_PREFIX + collection + "/") and path.endswith("/transition")
-    return not path.startswith("/openapi.") and not is_page(path)

@@ -6,6 +6,8 @@ another origin must not be able to reset or seed the mock).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, request
 
 from mockserver.journal import EXPECT_REFUSAL_HEADER
@@ -16,25 +18,40 @@ EXPOSED_HEADERS = (WARNING_HEADER, "Retry-After", "WWW-Authenticate", "Allow")
 PREFLIGHT_MAX_AGE = 600
 
 
-def install_cors(app: Flask, origins: tuple[str, ...], methods: list[str], *, skip: tuple[str, ...]) -> None:
+class Cors:
+    """Which origins the API answers ('*': any), on every path but those starting with `skip`."""
+
+    def __init__(self, origins: tuple[str, ...], methods: list[str], *, skip: tuple[str, ...]) -> None:
+        self.origins, self.skip = origins, skip
+        self.allowed_methods = ", ".join(sorted({*methods, "OPTIONS"}))
+
+    def apply(self, headers: Any, origin: str | None, path: str, method: str, preflight: bool) -> None:
+        """Add the CORS headers an answer needs to `headers` (Werkzeug's or an AnswerHeaders);
+        `preflight`: the request asked Access-Control-Request-Method."""
+        if not origin or path.startswith(self.skip):
+            return
+        if "*" in self.origins:
+            headers["Access-Control-Allow-Origin"] = "*"
+        elif origin in self.origins:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers.add("Vary", "Origin")
+        else:
+            return
+        headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
+        if method == "OPTIONS" and preflight:
+            headers["Access-Control-Allow-Methods"] = self.allowed_methods
+            headers["Access-Control-Allow-Headers"] = ", ".join(ALLOWED_HEADERS)
+            headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
+
+
+def install_cors(app: Flask, origins: tuple[str, ...], methods: list[str], *, skip: tuple[str, ...]) -> Cors:
     """Answer browsers from `origins` ('*': any) on every path but those starting with `skip`."""
-    allowed_methods = ", ".join(sorted({*methods, "OPTIONS"}))
+    cors = Cors(origins, methods, skip=skip)
 
     @app.after_request
     def allow_origin(response: Response) -> Response:
-        origin = request.headers.get("Origin")
-        if not origin or request.path.startswith(skip):
-            return response
-        if "*" in origins:
-            response.headers["Access-Control-Allow-Origin"] = "*"
-        elif origin in origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers.add("Vary", "Origin")
-        else:
-            return response
-        response.headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            response.headers["Access-Control-Allow-Methods"] = allowed_methods
-            response.headers["Access-Control-Allow-Headers"] = ", ".join(ALLOWED_HEADERS)
-            response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
+        preflight = "Access-Control-Request-Method" in request.headers
+        cors.apply(response.headers, request.headers.get("Origin"), request.path, request.method, preflight)
         return response
+
+    return cors

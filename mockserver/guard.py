@@ -86,18 +86,26 @@ class Guard:
 
     def check(self, request: Request) -> None:
         """Raise the refusal a request has earned, if any."""
-        host = request.environ.get("HTTP_HOST") or request.host  # Werkzeug's `host` is rebuilt on every read
-        if host not in self._hosts_answered:
-            self.check_host(host)
-            if len(self._hosts_answered) < 1024:
-                self._hosts_answered.add(host)
+        # Werkzeug's `host` is rebuilt on every read: the header itself is the usual case.
+        self.check_host_header(request.environ.get("HTTP_HOST") or request.host)
         path = request.path
-        if path != self.control_prefix and not path.startswith(self.control_prefix + "/"):
+        if not self.guards(path):
             return
         if request.method not in SAFE_METHODS:
             self.check_provenance(request)
         if self.admin_token is not None and path != self.control_prefix + self.health_path:
             self.check_admin_token(request)
+
+    def guards(self, path: str) -> bool:
+        """Whether requests for `path` need more than the Host check: the control API's."""
+        return path == self.control_prefix or path.startswith(self.control_prefix + "/")
+
+    def check_host_header(self, host: str) -> None:
+        """check_host, remembering the Host values answered (a client sends the same one each time)."""
+        if host not in self._hosts_answered:
+            self.check_host(host)
+            if len(self._hosts_answered) < 1024:
+                self._hosts_answered.add(host)
 
     def check_host(self, host: str) -> None:
         name = host_name(host)

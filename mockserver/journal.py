@@ -13,9 +13,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response
-from flask.ctx import _AppCtxGlobals
-
 from mockserver.store import now_iso
 
 # A test that sends a refused request on purpose marks it with this header (any value, e.g. the
@@ -48,8 +45,9 @@ def _redacted(authorization: str, tenant: str | None) -> str:
     return f"{shown} (sub={tenant})" if tenant else shown
 
 
-def entry_for(environ: dict[str, Any], path: str, state: _AppCtxGlobals, response: Response) -> dict[str, Any]:
-    """A journal entry for one request (its WSGI environ, path and `g`) and its answer."""
+def entry_for(environ: dict[str, Any], path: str, state: Any, status: int, payload: Any) -> dict[str, Any]:
+    """A journal entry for one request (its WSGI environ, path and state: `g`, or the fast path's
+    Exchange) and its answer (its status and the payload it serialized)."""
     tenant = getattr(state, "tenant", None)
     headers = {name: environ[key] for key, name in _RECORDED_HEADERS.items() if environ.get(key)}
     if environ.get("HTTP_AUTHORIZATION"):
@@ -71,9 +69,9 @@ def entry_for(environ: dict[str, Any], path: str, state: _AppCtxGlobals, respons
         "ticketId": getattr(state, "ticket_id", None),
         "headers": headers,
         "body": body,
-        "status": response.status_code,
-        # json_response keeps the payload it serialized, so the journal need not parse it back.
-        "response": getattr(response, "payload", None),
+        "status": status,
+        # Answers keep the payload they serialized, so the journal need not parse it back.
+        "response": payload,
         "durationMs": round((time.perf_counter() - started) * 1000, 3) if started else None,
         "warnings": getattr(state, "warnings", []),
         "rules": getattr(state, "rules", []),  # the contract rules a refusal is about (spec.catalogue ids)

@@ -22,6 +22,7 @@ from typing import Any
 
 from mockserver.errors import ApiError, IllegalArgument, InternalError
 from mockserver.faults import STREAM_ENVIRON
+from mockserver.responses import Answer
 
 log = logging.getLogger("mockserver")
 _PROTOCOLS = {"1": "HTTP/1.0", "1.0": "HTTP/1.0", "1.1": "HTTP/1.1", "2": "HTTP/2"}
@@ -68,7 +69,8 @@ class RSGIBridge:
     """An RSGI app that awaits a request's whole body, then calls a WSGI app with it.
 
     `render(error)` makes the contract's body of an answer the bridge gives itself (a body too
-    slow, or cut short), which the WSGI app never sees.
+    slow, or cut short), which the WSGI app never sees. `fast(environ)`, when given, answers the
+    requests it can (mockserver.fastpath) with no WSGI call around them, and None for the others.
     """
 
     def __init__(
@@ -79,8 +81,10 @@ class RSGIBridge:
         body_timeout: float,
         render: Callable[[ApiError], bytes],
         threads: int = 1,
+        fast: Callable[[dict[str, Any]], Answer | None] | None = None,
     ) -> None:
         self.app, self.max_body_bytes, self.body_timeout, self.render = app, max_body_bytes, body_timeout, render
+        self.fast = fast
         self._runner = ThreadPoolExecutor(threads, thread_name_prefix="mock-app") if threads > 1 else None
         self._base = {**_BASE_ENVIRON, "wsgi.multithread": threads > 1}
 
@@ -103,6 +107,10 @@ class RSGIBridge:
         environ = self.environ(scope, body)
         try:
             if self._runner is None:
+                answer = self.fast(environ) if self.fast is not None else None
+                if answer is not None:
+                    protocol.response_bytes(answer.status, answer.headers.items, answer.body)
+                    return
                 status, response_headers, payload = self._call(environ)
             else:
                 loop = asyncio.get_running_loop()

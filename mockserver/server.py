@@ -11,6 +11,7 @@ from typing import Any
 
 from mockserver.app import create_app
 from mockserver.config import MockConfig
+from mockserver.fastpath import FastPath
 from mockserver.faults import STREAM_ENVIRON
 from mockserver.rsgi import RSGIBridge
 
@@ -92,6 +93,8 @@ def _worker_rsgi_app(config: MockConfig, options: ServeOptions) -> RSGIBridge:
         max_body_bytes=config.max_body_bytes,
         body_timeout=options.body_timeout,
         threads=options.threads,
+        # The provider's FastPath in front of its Flask app; the TU mirror has none.
+        fast=flask_app.wsgi_app.answer if isinstance(flask_app.wsgi_app, FastPath) else None,
         render=lambda error: json.dumps(error.to_dict(contract)).encode(),
     )
     _settle()

@@ -102,13 +102,21 @@ class ToSide:
         @app.before_request
         def mock_time() -> None:
             if journaled(request.path):
-                g.mock_clock = format_ms(self.clock.now_ms())
+                self.stamp(g)
 
         @app.after_request
         def wake(response: Response) -> Response:
-            if request.method in WRITES and response.status_code < 400:
-                self.kick()
+            self.answered(request.method, response.status_code)
             return response
+
+    def stamp(self, state: Any) -> None:
+        """Give a journaled request's state (`g`, or the fast path's) the mock's time."""
+        state.mock_clock = format_ms(self.clock.now_ms())
+
+    def answered(self, method: str, status: int) -> None:
+        """After an answer: a write that succeeded may start a scenario or a callback."""
+        if method in WRITES and status < 400:
+            self.kick()
 
     # -- the background work of a served worker ------------------------------------------------
 

@@ -31,6 +31,7 @@ from mockserver.bodies import parse_json, read_body
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX
 from mockserver.errors import IllegalArgument, RequiredFieldsMissing, TicketNotFound, TicketNotFoundOnUpdate
+from mockserver.exchange import Failures, JournalWriter
 from mockserver.faults import FaultInjector, add_fault_routes
 from mockserver.filters import JournalQuery, check_known
 from mockserver.journal import FileJournal, MemoryJournal, clock, open_journal
@@ -352,8 +353,8 @@ def create_mirror_app(
     served_json = json.dumps(document, indent=2)
     app.add_url_rule("/openapi.yaml", "openapi_yaml", lambda: Response(served_yaml, mimetype="application/yaml"))
     app.add_url_rule("/openapi.json", "openapi_json", lambda: Response(served_json, mimetype="application/json"))
-    _register_error_handlers(app, contract, RefusalRules(contract))  # type: ignore[arg-type]
-    _register_journal(app, journal, contract)  # type: ignore[arg-type]
+    _register_error_handlers(app, Failures(contract, RefusalRules(contract)))  # type: ignore[arg-type]
+    _register_journal(app, JournalWriter(journal, contract))
     injector.install(app)
     return app
 
