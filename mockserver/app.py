@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,7 @@ from mockserver.pages import is_page, pages_blueprint
 from mockserver.refusals import RefusalRules
 from mockserver.responses import json_response
 from mockserver.seeding import FileSeeding, Seeder
-from mockserver.store import TicketStore
+from mockserver.store import TicketStore, open_store, store_errors
 from mockserver.tickets import TicketService
 from mockserver.toside import ToSide
 from spec import lifecycle as lifecycle_module
@@ -103,8 +102,8 @@ def create_app(
         spec_path=config.spec_path,
         lifecycle_path=config.lifecycle_path,
     )
-    store = store or TicketStore(config.db)
-    requests_seen = open_journal(config.db, config.journal_size)
+    store = store or open_store(config.db)
+    requests_seen = open_journal(config.db, config.journal_size, config.journal_path)
     authenticator = authenticator or Authenticator(
         resolve_secret(config.jwt_secret),
         keys=JwksKeys(config.jwks) if config.jwks else None,
@@ -193,10 +192,12 @@ def _register_error_handlers(app: Flask, contract: Contract, refusals: RefusalRu
             return api_error(PayloadTooLarge("the body is larger than this server accepts"))
         return api_error(IllegalArgument(f"{error.name}: {error.description}", status=error.code or 400))
 
-    @app.errorhandler(sqlite3.Error)
-    def store_error(error: sqlite3.Error) -> Response:
+    def store_error(error: Exception) -> Response:
         log.warning("ticket store error: %s", error)
         return api_error(StoreUnavailable(f"the ticket store could not serve the request ({error}); retry"))
+
+    for error_class in store_errors():  # SQLite's or PostgreSQL's
+        app.register_error_handler(error_class, store_error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
