@@ -50,7 +50,15 @@ class _PgConnection:
     like sqlite3's: `execute` returns a cursor, rows are dicts."""
 
     def __init__(self, raw: psycopg.Connection[dict[str, Any]]) -> None:
-        self.raw = raw
+        self.raw, self.pid = raw, os.getpid()
+
+    def __del__(self) -> None:
+        # Closed with its store (a test's app, a thread that ended), not left to psycopg's warning;
+        # in a forked child, kept from being finalized at all.
+        if os.getpid() != self.pid:
+            _inherited.append(self.raw)
+        elif not self.raw.closed:
+            self.raw.close()
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> psycopg.Cursor[dict[str, Any]]:
         return self.raw.execute(POSTGRES.sql(sql), tuple(params))
@@ -67,7 +75,11 @@ class PostgresStore(TicketStore):
         self.dsn = dsn
         self.now = now_iso
         self._local = threading.local()
-        self._migrate_schema()
+        try:
+            self._migrate_schema()
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections -------------------------------------------------------------------------
 
@@ -88,9 +100,7 @@ class PostgresStore(TicketStore):
         (a database restart: the request that met it got 503, the next one reconnects)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            if getattr(local, "conn", None) is not None:
-                _inherited.append(local.conn)
-            local.conn, local.pid = None, None
+            local.conn, local.pid = None, None  # a parent's: see _PgConnection.__del__
         if local.conn is None or local.conn.raw.closed or local.conn.raw.broken:
             local.conn = self._open()
             local.pid = os.getpid()
