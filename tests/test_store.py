@@ -252,3 +252,20 @@ def test_tables_of_other_modules_get_the_identity_column_of_the_database(store: 
         assert tx.execute("UPDATE notes SET body = ? WHERE id = ?", ("b", first)) == 1
     assert store.query("SELECT body, big FROM notes WHERE id = ?", (first,)) == [{"body": "b", "big": 2**40}]
     assert store.query("SELECT '100%' AS literal, ? AS param", ("x?",)) == [{"literal": "100%", "param": "x?"}]
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_is_a_store_error_and_the_next_request_reconnects() -> None:
+    with postgres.schema_dsn() as dsn:
+        app = create_app(MockConfig(db=dsn, jwt_secret=SECRET))
+        api = Api(app.test_client(), "TU-A", app.extensions["mockserver"].lifecycle)
+        ticket_id, _ = api.open_ticket()
+        store = app.extensions["mockserver"].store
+        with store._connection() as conn:
+            backend = conn.raw.info.backend_pid
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        lost = api.get(ticket_id)  # answered as a SQLite error is: the contract's remote error, "retry"
+        assert "the ticket store could not serve the request" in lost.get_json()["remoteException"]
+        assert api.get(ticket_id).status_code == 200
+        store.close()
