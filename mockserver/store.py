@@ -3,7 +3,8 @@
 It keeps tickets and their history (every state, dialog and attachment, and who sent it).
 It knows no API rule, not even how ticket ids look: a ticket is its sequence number here. An
 update hands it a `decide` function that runs inside the write transaction, so a rule checked
-there cannot race with another worker.
+there cannot race with another worker. `PostgresStore` (mockserver.pgstore) is the same store on
+PostgreSQL, for several instances; `open_store` picks one by the --db given.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def open_store(db: str) -> TicketStore:
 
 
 def store_errors() -> tuple[type[Exception], ...]:
-    """What a store raises when it cannot serve a request now (the app answers 503 StoreUnavailable)."""
+    """What a store raises when it cannot serve a request now (the app answers StoreUnavailable)."""
     import psycopg
 
     return (sqlite3.Error, psycopg.Error)
