@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -36,12 +36,24 @@ def store(db: str) -> Iterator[TicketStore]:
     opened.close()
 
 
-def _api(db: str, tenant: str = "TU-A") -> Api:
-    app = create_app(MockConfig(db=db, jwt_secret=SECRET))
-    return Api(app.test_client(), tenant, app.extensions["mockserver"].lifecycle)
+@pytest.fixture
+def apps() -> Iterator[Callable[[str], Api]]:
+    """Apps on a --db, their stores closed afterwards (a PostgreSQL connection left to the garbage
+    collector may be finalized before the store that would close it, and warn)."""
+    stores: list[TicketStore] = []
+
+    def app_on(db: str) -> Api:
+        app = create_app(MockConfig(db=db, jwt_secret=SECRET))
+        stores.append(app.extensions["mockserver"].store)
+        return Api(app.test_client(), "TU-A", app.extensions["mockserver"].lifecycle)
+
+    yield app_on
+    for store in stores:
+        store.close()
 
 
-def test_tickets_survive_a_restart_on_the_same_store(db: str) -> None:
+def test_tickets_survive_a_restart_on_the_same_store(db: str, apps: Callable[[str], Api]) -> None:
+    _api = apps
     first = _api(db)
     ticket_id, mirror_key = first.open_ticket()
     assert first.patch(ticket_id, update_body(ticket_id, mirror_key, dialog="before restart")).status_code == 200
@@ -255,12 +267,13 @@ def test_tables_of_other_modules_get_the_identity_column_of_the_database(store: 
 
 
 @pytest.mark.postgres
-def test_a_lost_database_connection_is_a_store_error_and_the_next_request_reconnects() -> None:
+def test_a_lost_database_connection_is_a_store_error_and_the_next_request_reconnects(
+    apps: Callable[[str], Api],
+) -> None:
     with postgres.schema_dsn() as dsn:
-        app = create_app(MockConfig(db=dsn, jwt_secret=SECRET))
-        api = Api(app.test_client(), "TU-A", app.extensions["mockserver"].lifecycle)
+        api = apps(dsn)
         ticket_id, _ = api.open_ticket()
-        store = app.extensions["mockserver"].store
+        store = api.client.application.extensions["mockserver"].store
         with store._connection() as conn:
             backend = conn.raw.info.backend_pid
         with psycopg.connect(dsn, autocommit=True) as admin:
@@ -268,4 +281,3 @@ def test_a_lost_database_connection_is_a_store_error_and_the_next_request_reconn
         lost = api.get(ticket_id)  # answered as a SQLite error is: the contract's remote error, "retry"
         assert "the ticket store could not serve the request" in lost.get_json()["remoteException"]
         assert api.get(ticket_id).status_code == 200
-        store.close()
