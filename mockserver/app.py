@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +30,7 @@ from mockserver.pages import pages_blueprint
 from mockserver.refusals import RefusalRules
 from mockserver.responses import as_response, json_response
 from mockserver.seeding import FileSeeding, Seeder
-from mockserver.store import TicketStore
+from mockserver.store import TicketStore, open_store, store_errors
 from mockserver.tickets import TicketService
 from mockserver.toside import ToSide
 from spec import lifecycle as lifecycle_module
@@ -97,8 +96,8 @@ def create_app(
         spec_path=config.spec_path,
         lifecycle_path=config.lifecycle_path,
     )
-    store = store or TicketStore(config.db)
-    requests_seen = open_journal(config.db, config.journal_size)
+    store = store or open_store(config.db)
+    requests_seen = open_journal(config.db, config.journal_size, config.journal_path)
     authenticator = authenticator or Authenticator(
         resolve_secret(config.jwt_secret),
         keys=JwksKeys(config.jwks) if config.jwks else None,
@@ -191,7 +190,7 @@ def _register_error_handlers(app: Flask, failures: Failures) -> None:
         rule = request.url_rule.rule if request.url_rule else None
         return as_response(failures.answer(error, g, rule=rule, method=request.method, path=request.path))
 
-    for kind in (ApiError, HTTPException, sqlite3.Error, Exception):
+    for kind in (ApiError, HTTPException, *store_errors(), Exception):  # store errors: SQLite's or PostgreSQL's
         app.register_error_handler(kind, contract_error)
 
 

@@ -17,6 +17,7 @@ from mockserver.guard import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, ALLOWED_HOSTS_
 from spec import LIFECYCLE_PATH, OPENAPI_PATH, SCENARIOS_PATH
 
 DB_NAME = "tickets.db"  # inside --data-dir, beside its journal and lock files
+JOURNAL_NAME = "requests.journal"  # inside --data-dir: this instance's journal, when --db is PostgreSQL
 MIRROR_DB_NAME = "mirror.db"  # --role tu-mirror's, so that both can share a --data-dir
 TO_ONLY = (  # options of --role to
     "seed",
@@ -122,9 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--db",
-        metavar="FILE",
+        metavar="FILE|URL",
         help=f"the SQLite file instead (default: DIR/{DB_NAME}, DIR/{MIRROR_DB_NAME} for a tu-mirror; "
-        "':memory:' keeps nothing)",
+        "':memory:' keeps nothing), or a PostgreSQL database, postgresql://USER:PASSWORD@HOST[:PORT]/DBNAME, "
+        "which several instances, on several machines, share behind a load balancer (each keeps its own "
+        "journal in DIR)",
     )
     serve.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="worker processes")
     serve.add_argument(
@@ -277,7 +280,7 @@ def _serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
     from mockserver.mirrors import parse_option
     from mockserver.server import ServeOptions, serve
-    from mockserver.store import TicketStore
+    from mockserver.store import is_postgres, open_store, store_errors
     from mockserver.tu_mirror import create_mirror_app
 
     mirror_role = args.role == "tu-mirror"
@@ -287,6 +290,7 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"error: {', '.join(given)} serve the TO (--role to), not a tu-mirror", file=sys.stderr)
             return EXIT_USAGE
     db = args.db or str(args.data_dir / (MIRROR_DB_NAME if mirror_role else DB_NAME))
+    postgres = is_postgres(db)
     if db == ":memory:" and args.workers > 1:
         print("error: --db :memory: keeps tickets inside one process; use --workers 1 or a file", file=sys.stderr)
         return EXIT_USAGE
@@ -298,6 +302,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = MockConfig(
         db=db,
+        journal_path=str(args.data_dir / JOURNAL_NAME) if postgres else None,
         journal_size=args.journal_size,
         max_body_bytes=args.max_body_bytes,
         spec_path=args.spec or OPENAPI_PATH,
@@ -318,8 +323,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         if db != ":memory:":
-            _make_data_dir(Path(db).parent)
-            store = TicketStore(db)
+            _make_data_dir(args.data_dir if postgres else Path(db).parent)
+            try:
+                store = open_store(db)
+            except store_errors() as error:
+                raise ValueError(f"cannot open the store {_redacted(db)}: {_first_line(error)}") from None
             store.remove_faults()  # faults are this run's: a restart starts without the last run's
             store.close()
         # Fail here, with one clear message, rather than in every worker.
@@ -357,6 +365,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _redacted(db: str) -> str:
+    """A --db as messages show it: a PostgreSQL URL without its password."""
+    from mockserver.store import is_postgres
+
+    if not is_postgres(db):
+        return db
+    from mockserver.pgstore import describe
+
+    return describe(db)
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _make_data_dir(folder: Path) -> None:
     """The mock's folder, with a .gitignore so that a project never commits its tickets by accident."""
     if not folder.exists():
@@ -368,7 +392,12 @@ def _banner(args: argparse.Namespace, config: MockConfig, parts: object) -> str:
     contract = parts.contract  # type: ignore[attr-defined]
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     url = f"http://{host}:{args.port}"
-    where = "nothing kept" if config.db == ":memory:" else f"files in {_shown(Path(config.db).parent)}/"
+    if config.db == ":memory:":
+        where = "nothing kept"
+    elif config.journal_path is not None:
+        where = f"tickets in {_redacted(config.db)}, journal in {_shown(Path(config.journal_path).parent)}/"
+    else:
+        where = f"files in {_shown(Path(config.db).parent)}/"
     secret = f"${SECRET_ENV}" if os.environ.get(SECRET_ENV) else "the development default secret"
     tokens = f"tokens checked against the JWKS at {args.jwks}" if args.jwks else f"tokens signed with {secret}"
     workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"

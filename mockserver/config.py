@@ -17,7 +17,8 @@ ROLES = ("to", "tu-mirror")  # the provider (the TO), or a TU's mirror endpoint;
 class MockConfig:
     """Everything that shapes one mock instance; `create_app` reads nothing else."""
 
-    db: str = ":memory:"
+    db: str = ":memory:"  # a SQLite file, `:memory:`, or a PostgreSQL URL (postgresql://...)
+    journal_path: str | None = None  # the request journal's file; None: beside a SQLite file, else memory
     jwt_secret: str | None = None  # None: $MOCK_JWT_SECRET, else the development default
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     journal_size: int = 200

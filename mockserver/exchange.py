@@ -8,7 +8,6 @@ object: Flask's `g` on the Flask path, an `Exchange` on the fast path, with the 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from typing import Any
 
@@ -28,6 +27,7 @@ from mockserver.journal import FileJournal, MemoryJournal
 from mockserver.pages import is_page
 from mockserver.refusals import RefusalRules
 from mockserver.responses import Answer, json_answer
+from mockserver.store import store_errors
 from spec.contract import Contract
 from spec.mirror import MirrorContract
 
@@ -54,6 +54,7 @@ class Failures:
     def __init__(self, contract: Contract | MirrorContract, refusals: RefusalRules) -> None:
         self.contract, self.refusals = contract, refusals
         self.served = sorted(contract.methods)
+        self.store_errors = store_errors()  # SQLite's and PostgreSQL's
 
     def answer(self, error: Exception, state: Any, *, rule: str | None, method: str, path: str) -> Answer:
         """The answer to `error`, raised while serving `method path` (routed to the URL rule
@@ -62,7 +63,7 @@ class Failures:
             return self.refusal(error, state, rule=rule, method=method)
         if isinstance(error, HTTPException):
             return self.refusal(self.http_error(error, method, path), state, rule=rule, method=method)
-        if isinstance(error, sqlite3.Error):
+        if isinstance(error, self.store_errors):
             log.warning("ticket store error: %s", error)
             unavailable = StoreUnavailable(f"the ticket store could not serve the request ({error}); retry")
             return self.refusal(unavailable, state, rule=rule, method=method)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from mockserver.store import now_iso
+from mockserver.store import is_postgres, now_iso
 
 # A test that sends a refused request on purpose marks it with this header (any value, e.g. the
 # reason): grading the client leaves such requests out.
@@ -207,6 +207,12 @@ def _select(entries: list[dict[str, Any]], limit: int, tenant: str | None) -> li
     return entries[:limit]
 
 
-def open_journal(db: str, size: int) -> MemoryJournal | FileJournal:
-    """The journal that goes with a store: in memory for `:memory:`, else a file beside it."""
-    return MemoryJournal(size) if db == ":memory:" else FileJournal(db + ".journal", size)
+def open_journal(db: str, size: int, path: str | None = None) -> MemoryJournal | FileJournal:
+    """The journal that goes with a store: the file `path` when given, else in memory for
+    `:memory:` and for a PostgreSQL store (whose instances each keep their own: `tt-mock serve`
+    gives them a file in --data-dir), else a file beside the SQLite file."""
+    if path is not None:
+        return FileJournal(path, size)
+    if db == ":memory:" or is_postgres(db):
+        return MemoryJournal(size)
+    return FileJournal(db + ".journal", size)

@@ -3,7 +3,8 @@
 It keeps tickets and their history (every state, dialog and attachment, and who sent it).
 It knows no API rule, not even how ticket ids look: a ticket is its sequence number here. An
 update hands it a `decide` function that runs inside the write transaction, so a rule checked
-there cannot race with another worker.
+there cannot race with another worker. `PostgresStore` (mockserver.pgstore) is the same store on
+PostgreSQL, for several instances; `open_store` picks one by the --db given.
 """
 
 from __future__ import annotations
@@ -20,51 +21,79 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mockserver.dialect import SQLITE, Dialect
+
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tickets (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant TEXT NOT NULL,
-    mirror_key TEXT NOT NULL,
-    state TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (tenant, mirror_key)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ticket_seq INTEGER NOT NULL REFERENCES tickets (seq) ON DELETE CASCADE,
-    at TEXT NOT NULL,
-    side TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT NOT NULL,
-    dialog TEXT,
-    changes TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket_seq);
-CREATE TABLE IF NOT EXISTS attachments (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ticket_seq INTEGER NOT NULL REFERENCES tickets (seq) ON DELETE CASCADE,
-    event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    mime_type TEXT,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    content BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS attachments_by_ticket ON attachments (ticket_seq);
-CREATE TABLE IF NOT EXISTS faults (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    spec TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    seen INTEGER NOT NULL DEFAULT 0,
-    hits INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-"""
+# The store's own tables, in the SQL of mockserver.dialect (`{id}`, `{blob}`).
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS tickets (
+        seq {id},
+        tenant TEXT NOT NULL,
+        mirror_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (tenant, mirror_key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        id {id},
+        ticket_seq INTEGER NOT NULL REFERENCES tickets (seq) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        side TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        dialog TEXT,
+        changes TEXT NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS events_by_ticket ON events (ticket_seq)""",
+    """CREATE TABLE IF NOT EXISTS attachments (
+        id {id},
+        ticket_seq INTEGER NOT NULL REFERENCES tickets (seq) ON DELETE CASCADE,
+        event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        mime_type TEXT,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        content {blob} NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS attachments_by_ticket ON attachments (ticket_seq)""",
+    """CREATE TABLE IF NOT EXISTS faults (
+        id {id},
+        spec TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        seen INTEGER NOT NULL DEFAULT 0,
+        hits INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    )""",
+]
+
+
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
+
+def is_postgres(db: str) -> bool:
+    """Whether a --db names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return db.startswith(POSTGRES_PREFIXES)
+
+
+def open_store(db: str) -> TicketStore:
+    """The store a --db names: a PostgreSQL database (`postgresql://user:password@host/dbname`,
+    mockserver.pgstore), else a SQLite file, or `:memory:`."""
+    if is_postgres(db):
+        from mockserver.pgstore import PostgresStore  # psycopg only when it is used
+
+        return PostgresStore(db)
+    return TicketStore(db)
+
+
+def store_errors() -> tuple[type[Exception], ...]:
+    """What a store raises when it cannot serve a request now (the app answers StoreUnavailable)."""
+    import psycopg
+
+    return (sqlite3.Error, psycopg.Error)
 
 
 def now_iso() -> str:
@@ -144,11 +173,11 @@ class DuplicateMirrorKey(Exception):
 class Tx:
     """A write transaction as modules with tables of their own see it (mockserver.clock, .schedule,
     .mirrors, .tu_mirror): plain SQL with `?` placeholders, rows as dicts. Those modules reach the
-    database through this, `TicketStore.query` and `TicketStore.ensure_tables` only, so that a port
-    to another database changes this file (placeholders, types) and nothing of theirs."""
+    database through this, `TicketStore.query` and `TicketStore.ensure_tables` only, and write the
+    SQL both databases take (mockserver.dialect), so that each back end serves them unchanged."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn  # a sqlite3.Connection, or a _PgConnection: both `execute(sql, params)`
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """The rows a statement returns (a SELECT, or a write with RETURNING)."""
@@ -159,12 +188,19 @@ class Tx:
         return self._conn.execute(sql, params).rowcount
 
 
-# The identity column of a table made through `ensure_tables`: `{id}` in its DDL stands for it.
-ID_COLUMN = "INTEGER PRIMARY KEY AUTOINCREMENT"
+# The identity column of a table made through `ensure_tables` on SQLite: `{id}` in its DDL stands
+# for it (mockserver.dialect has each database's).
+ID_COLUMN = SQLITE.id_column
 
 
 class TicketStore:
-    """Tickets and their history in one SQLite database (`:memory:` for a private one)."""
+    """Tickets and their history in one SQLite database (`:memory:` for a private one).
+
+    The ticket logic here is written in the SQL of mockserver.dialect; the connections, the
+    transactions and the schema's version are SQLite's. `PostgresStore` keeps the logic and brings
+    its own of those (`open_store` picks one by the --db given)."""
+
+    dialect: Dialect = SQLITE
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -198,7 +234,7 @@ class TicketStore:
         return conn
 
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self) -> Iterator[Any]:
         if self._memory:
             with self._lock:
                 yield self._shared
@@ -215,7 +251,7 @@ class TicketStore:
         return local
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Any]:
         """A write transaction. Writers queue on a lock file first: SQLite's own busy handler
         sleeps for milliseconds between retries, a blocked flock wakes as soon as it is free."""
         if self._memory:
@@ -246,7 +282,8 @@ class TicketStore:
                 f"{self.path} holds store schema version {version}, this mock needs {SCHEMA_VERSION}: "
                 "use another --db file"
             )
-        conn.executescript(_SCHEMA)
+        for statement in SCHEMA:
+            conn.execute(self.dialect.ddl(statement))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- the API of modules with tables of their own (see Tx) ------------------------------------
@@ -268,7 +305,7 @@ class TicketStore:
         the identity column. Run by each worker at start-up; the first one creates them."""
         with self.transaction() as tx:
             for statement in statements:
-                tx.execute(statement.replace("{id}", ID_COLUMN))
+                tx.execute(self.dialect.ddl(statement))
 
     # -- tickets -----------------------------------------------------------------------------
 
@@ -285,18 +322,18 @@ class TicketStore:
         """Store a new ticket; raise DuplicateMirrorKey when the tenant already used the key."""
         at = self.now()
         with self._transaction() as conn:
-            try:
-                seq = conn.execute(
-                    "INSERT INTO tickets (tenant, mirror_key, state, fields, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (tenant, mirror_key, state, json.dumps(fields), at, at),
-                ).lastrowid
-            except sqlite3.IntegrityError:  # UNIQUE (tenant, mirror_key)
-                existing = conn.execute(
-                    "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
-                ).fetchone()
-                raise DuplicateMirrorKey(existing["seq"]) from None
-            assert seq is not None
+            # Writers take turns (see _transaction), so no other can take the key in between; the
+            # UNIQUE (tenant, mirror_key) constraint still stands behind this.
+            existing = conn.execute(
+                "SELECT seq FROM tickets WHERE tenant = ? AND mirror_key = ?", (tenant, mirror_key)
+            ).fetchone()
+            if existing:
+                raise DuplicateMirrorKey(existing["seq"])
+            seq = conn.execute(
+                "INSERT INTO tickets (tenant, mirror_key, state, fields, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING seq",
+                (tenant, mirror_key, state, json.dumps(fields), at, at),
+            ).fetchone()["seq"]
             change = Change(side="TU", actor=tenant, state=state, dialog=dialog, fields=fields, attachments=attachments)
             self._record_event(conn, seq, None, change, at)
         return Ticket(seq, tenant, mirror_key, state, fields, at, at)
@@ -319,12 +356,15 @@ class TicketStore:
             fields: dict[str, Any] = {}
             for change, _ in events:
                 fields.update(change.fields)
-            seq = conn.execute(
-                "INSERT INTO tickets (seq, tenant, mirror_key, state, fields, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, tenant, mirror_key, last.state, json.dumps(fields), times[0], times[-1]),
-            ).lastrowid
-            assert seq is not None
+            row = (tenant, mirror_key, last.state, json.dumps(fields), times[0], times[-1])
+            columns = "tenant, mirror_key, state, fields, created_at, updated_at"
+            if seq is None:
+                seq = conn.execute(
+                    f"INSERT INTO tickets ({columns}) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq", row
+                ).fetchone()["seq"]
+            else:
+                conn.execute(f"INSERT INTO tickets (seq, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, *row))
+                self._catch_up_sequence(conn, "tickets", "seq", seq)
             previous: str | None = None
             for (change, _), at in zip(events, times, strict=True):
                 self._record_event(conn, seq, previous, change, at)
@@ -352,11 +392,14 @@ class TicketStore:
         return self._update(tx._conn, tenant, seq, decide, at or self.now())
 
     def _update(
-        self, conn: sqlite3.Connection, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change], at: str
+        self, conn: Any, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change], at: str
     ) -> Ticket:
         row = None
         if seq is not None:
-            row = conn.execute("SELECT * FROM tickets WHERE seq = ? AND tenant = ?", (seq, tenant)).fetchone()
+            # Locked until the commit where writers do not take turns by themselves (PostgreSQL).
+            row = conn.execute(
+                "SELECT * FROM tickets WHERE seq = ? AND tenant = ?" + self.dialect.row_lock, (seq, tenant)
+            ).fetchone()
         current = _ticket(row) if row else None
         change = decide(current)
         assert current is not None and seq is not None, "decide() must refuse a missing ticket"
@@ -369,29 +412,23 @@ class TicketStore:
         return Ticket(seq, tenant, current.mirror_key, change.state, fields, current.created_at, at)
 
     @staticmethod
-    def _record_event(conn: sqlite3.Connection, seq: int, from_state: str | None, change: Change, at: str) -> None:
+    def _record_event(conn: Any, seq: int, from_state: str | None, change: Change, at: str) -> None:
         event_id = conn.execute(
             "INSERT INTO events (ticket_seq, at, side, actor, from_state, to_state, dialog, changes)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (seq, at, change.side, change.actor, from_state, change.state, change.dialog, json.dumps(change.fields)),
-        ).lastrowid
-        if change.attachments:
-            conn.executemany(
+        ).fetchone()["id"]
+        for a in change.attachments:
+            conn.execute(
                 "INSERT INTO attachments (ticket_seq, event_id, name, mime_type, size, sha256, content)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        seq,
-                        event_id,
-                        a.name,
-                        a.mime_type,
-                        len(a.content),
-                        hashlib.sha256(a.content).hexdigest(),
-                        a.content,
-                    )
-                    for a in change.attachments
-                ],
+                (seq, event_id, a.name, a.mime_type, len(a.content), hashlib.sha256(a.content).hexdigest(), a.content),
             )
+
+    def _catch_up_sequence(self, conn: Any, table: str, column: str, given: int) -> None:
+        """After a row made with an explicit id: the next generated id comes after it."""
+        if self.dialect.sequence_catch_up is not None:
+            conn.execute(self.dialect.sequence_catch_up.format(table=table, column=column), (given, given))
 
     def history(self, tenant: str | None = None) -> list[TicketHistory]:
         """Every ticket (of one tenant, or all) with its events and attachment metadata."""
@@ -404,12 +441,12 @@ class TicketStore:
         """One ticket (any tenant's, or only `tenant`'s) with its events, or None."""
         with self._connection() as conn:
             row = conn.execute(
-                "SELECT * FROM tickets WHERE seq = ? AND (? IS NULL OR tenant = ?)", (seq, tenant, tenant)
+                "SELECT * FROM tickets WHERE seq = ? AND (CAST(? AS TEXT) IS NULL OR tenant = ?)", (seq, tenant, tenant)
             ).fetchone()
             return self._history_of(conn, row) if row else None
 
     @staticmethod
-    def _history_of(conn: sqlite3.Connection, row: sqlite3.Row) -> TicketHistory:
+    def _history_of(conn: Any, row: Any) -> TicketHistory:
         events = conn.execute("SELECT * FROM events WHERE ticket_seq = ? ORDER BY id", (row["seq"],)).fetchall()
         files = conn.execute(
             "SELECT id, event_id, name, mime_type, size, sha256 FROM attachments WHERE ticket_seq = ? ORDER BY id",
@@ -422,7 +459,7 @@ class TicketStore:
         with self._connection() as conn:
             row = conn.execute(
                 "SELECT a.name, a.mime_type, a.content FROM attachments a JOIN tickets t ON t.seq = a.ticket_seq"
-                " WHERE a.id = ? AND a.ticket_seq = ? AND (? IS NULL OR t.tenant = ?)",
+                " WHERE a.id = ? AND a.ticket_seq = ? AND (CAST(? AS TEXT) IS NULL OR t.tenant = ?)",
                 (attachment_id, seq, tenant, tenant),
             ).fetchone()
         return Attachment(row["name"], row["mime_type"], row["content"]) if row else None
@@ -444,12 +481,12 @@ class TicketStore:
         return True
 
     @staticmethod
-    def _insert_fault(conn: sqlite3.Connection, spec: dict[str, Any], origin: str) -> FaultRow:
+    def _insert_fault(conn: Any, spec: dict[str, Any], origin: str) -> FaultRow:
         at = now_iso()
         fault_id = conn.execute(
-            "INSERT INTO faults (spec, origin, created_at) VALUES (?, ?, ?)", (json.dumps(spec), origin, at)
-        ).lastrowid
-        assert fault_id is not None
+            "INSERT INTO faults (spec, origin, created_at) VALUES (?, ?, ?) RETURNING id",
+            (json.dumps(spec), origin, at),
+        ).fetchone()["id"]
         return FaultRow(fault_id, spec, origin, 0, 0, at)
 
     def faults(self) -> list[FaultRow]:
@@ -503,11 +540,11 @@ class TicketStore:
             return conn.execute("DELETE FROM tickets").rowcount
 
 
-def _fault(row: sqlite3.Row) -> FaultRow:
+def _fault(row: Any) -> FaultRow:
     return FaultRow(row["id"], json.loads(row["spec"]), row["origin"], row["seen"], row["hits"], row["created_at"])
 
 
-def _ticket(row: sqlite3.Row) -> Ticket:
+def _ticket(row: Any) -> Ticket:
     return Ticket(
         seq=row["seq"],
         tenant=row["tenant"],
@@ -519,7 +556,7 @@ def _ticket(row: sqlite3.Row) -> Ticket:
     )
 
 
-def _event(row: sqlite3.Row, files: list[sqlite3.Row]) -> dict[str, Any]:
+def _event(row: Any, files: list[Any]) -> dict[str, Any]:
     return {
         "at": row["at"],
         "side": row["side"],

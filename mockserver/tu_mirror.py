@@ -37,7 +37,7 @@ from mockserver.filters import JournalQuery, check_known
 from mockserver.journal import FileJournal, MemoryJournal, clock, open_journal
 from mockserver.refusals import RefusalRules
 from mockserver.responses import json_response
-from mockserver.store import Attachment, TicketStore, Tx
+from mockserver.store import Attachment, TicketStore, Tx, open_store
 from mockserver.tickets import transition_rules_from
 from mockserver.validation import BodyRules, OperationRules
 from spec import lifecycle as lifecycle_module
@@ -336,8 +336,8 @@ def create_mirror_app(
     contract = MirrorContract.from_document(
         document, lifecycle, spec_path=config.mirror_spec_path, lifecycle_path=config.lifecycle_path
     )
-    store = store or TicketStore(config.db)
-    journal = open_journal(config.db, config.journal_size)
+    store = store or open_store(config.db)
+    journal = open_journal(config.db, config.journal_size, config.journal_path)
     authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
     service = (service_class or MirrorService)(contract, store)
 
