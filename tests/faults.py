@@ -38,6 +38,7 @@ class Fault:
     breaks: str  # the contract rule its report must name
     bug: str
     build: Callable[[], Flask]
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # of the run that must find it
 
 
 def correct_mock() -> Flask:
@@ -1076,5 +1077,74 @@ FAULTS = [
         "http.malformed-json",
         "malformed JSON gets 422, not 400",
         requests_intercepted(_malformed_json_422),
+    ),
+]
+
+
+# -- faults that make mutation testing's survivors fail (issue 14): each is the only fault that
+# a check of the suite catches, so a check weakened to let it through is seen.
+
+
+def _refusal_names_only_the_target(response: Response) -> None:
+    message = CONTRACT.errors.message(_json_of(response))
+    sent = _sent()
+    if response.status_code == 400 and message is not None and message.startswith(NAMES.state):
+        target = sent.get(NAMES.state) if isinstance(sent, dict) else None
+        _set_json(response, {CONTRACT.errors.illegal_argument: f"{NAMES.state}: a move to {target} is not allowed"})
+
+
+def _field_beside_the_400_message(response: Response) -> None:
+    answer = _json_of(response)
+    if response.status_code == 400 and isinstance(answer, dict):
+        _set_json(response, {**answer, "field": "unknown"})
+
+
+def _required_names_sorted(response: Response) -> None:
+    message = CONTRACT.errors.message(_json_of(response))
+    named = CONTRACT.required_message.parse(message) if message is not None else None
+    if response.status_code == 400 and named and len(named) > 1:
+        _set_json(response, {CONTRACT.errors.illegal_argument: CONTRACT.required_message.format(sorted(named))})
+
+
+def _clear_without_close_out_is_a_dialog_update() -> Response | None:
+    """A TU's PATCH into CLEARED without the close-out fields is taken as a dialog: 200, nothing moves."""
+    sent = _sent()
+    entry = CONTRACT.lifecycle.requires_on_entry.get("CLEARED", ())
+    if request.method == "PATCH" and isinstance(sent, dict) and sent.get(NAMES.state) == "CLEARED":
+        if any(sent.get(name) is None for name in entry):
+            answer = {NAMES.ticket_id: sent.get(NAMES.ticket_id), NAMES.dialog: sent.get(NAMES.dialog)}
+            return Response(json.dumps(answer), 200, mimetype="application/json")
+    return None
+
+
+FAULTS += [
+    Fault(
+        "refusal-names-only-the-target",
+        "lifecycle",
+        "lifecycle.refusal-names-states",
+        "a refused move names the state asked for, not the ticket's own",
+        answers_rewritten(_refusal_names_only_the_target),
+    ),
+    Fault(
+        "field-beside-the-400-message",
+        "schema",
+        "errors.exactly-one-key",
+        "400 bodies carry a 'field' key besides the exception (other 4xx do not)",
+        answers_rewritten(_field_beside_the_400_message),
+    ),
+    Fault(
+        "required-names-sorted",
+        "boundaries",
+        "body.required-fields-message",
+        "'required fields:' names the missing fields in alphabetical order, not the spec's",
+        answers_rewritten(_required_names_sorted),
+    ),
+    Fault(
+        "tu-clear-without-close-out-is-a-dialog",
+        "lifecycle",
+        "lifecycle.entry.CLEARED",
+        "the TU asking for CLEARED without the close-out fields gets 200 and nothing moves (only random walks try it)",
+        requests_intercepted(_clear_without_close_out_is_a_dialog_update),
+        {"max_examples": 50},  # ten walks: the two of the default run may not try it
     ),
 ]
