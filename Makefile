@@ -22,7 +22,7 @@ mock: venv
 	$(BIN)/tt-mock serve --port $(PORT) $(ARGS)
 
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: venv
 	$(BIN)/ruff check .

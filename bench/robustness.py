@@ -26,21 +26,21 @@ from bench.__main__ import mock_token, served_mock
 # name -> raw bytes sent on a fresh connection
 MALFORMED: dict[str, bytes] = {
     "bad request line": b"THIS IS NOT HTTP\r\n\r\n",
-    "bad HTTP version": b"GET /troubleTicket/RED-1 HTTP/9.9\r\nHost: x\r\n\r\n",
-    "URL of 64 KiB (414?)": b"GET /troubleTicket/" + b"A" * 65536 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-    "one header of 64 KiB (431?)": b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: x\r\nX-Big: "
+    "bad HTTP version": b"GET /troubleTicket/RED-1 HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n",
+    "URL of 64 KiB (414?)": b"GET /troubleTicket/" + b"A" * 65536 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    "one header of 64 KiB (431?)": b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
     + b"a" * 65536
     + b"\r\n\r\n",
-    "headers of 1 MiB (431?)": b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: x\r\n"
+    "headers of 1 MiB (431?)": b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     + b"".join(b"X-H%d: %s\r\n" % (n, b"a" * 1000) for n in range(1024))
     + b"\r\n",
-    "header line without colon": b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
-    "bad Content-Length": b"POST /troubleTicket HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-    "Content-Length and chunked": b"POST /troubleTicket HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+    "header line without colon": b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nNoColonHere\r\n\r\n",
+    "bad Content-Length": b"POST /troubleTicket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+    "Content-Length and chunked": b"POST /troubleTicket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n"
     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    "bad chunk size": b"POST /troubleTicket HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    "bad chunk size": b"POST /troubleTicket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-    "control character in path": b"GET /trouble\x01Ticket HTTP/1.1\r\nHost: x\r\n\r\n",
+    "control character in path": b"GET /trouble\x01Ticket HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
 }
 
 
@@ -94,13 +94,13 @@ def slow_clients(url: str, token: str, clients: int, seconds: int, *, body: bool
     """Time normal GETs beside `clients` connections trickling their headers (or, with `body`, their body)."""
     if body:
         prefix = (
-            b"POST /troubleTicket HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode() + b"\r\n"
+            b"POST /troubleTicket HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode() + b"\r\n"
             b"Content-Type: application/json\r\nContent-Length: 600\r\n\r\n"
         )
         trickle, what = b"{" + b" " * 598 + b"}", "slow-body"
     else:
         prefix, what = b"", "slow-header"
-        trickle = b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 600 + b"\r\n\r\n"
+        trickle = b"GET /troubleTicket/RED-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"s" * 600 + b"\r\n\r\n"
     stop = threading.Event()
     counters = [[0] for _ in range(clients)]
     threads = [

@@ -22,11 +22,12 @@ from contracts.config import (
     DEFAULT_PREFIX,
     DEFAULT_TIMEOUT,
     LAYERS,
+    MIRROR_LAYERS,
     RunConfig,
 )
 from contracts.tokens import OAuthClient
 from contracts.transport import parse_rate
-from spec import LIFECYCLE_PATH, OPENAPI_PATH
+from spec import LIFECYCLE_PATH, MIRROR_PATH, OPENAPI_PATH
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_CRASH = 0, 1, 2, 3
 
@@ -61,7 +62,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
             "(or died during the run); 2: the run could not start or finish (usage, token, base URL, "
             "deadline); 3: the suite itself failed. Rules that only the mock chooses are warnings unless "
             "--strict. Every ticket created has a mirrorKey with the prefix; those left open are asked "
-            "to cancel at the end."
+            "to cancel at the end. With --mirror the endpoint is a TU's mirror (spec/mirror.yaml), which the "
+            "suite checks playing the TO, with the same reports and exit codes and all layers but schema."
         ),
         formatter_class=OneDefault,
     )
@@ -95,6 +97,18 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--to-hook",
         action="store_true",
         help="play the TO through the provider's /_mock transition hook, to check every edge",
+    )
+    run.add_argument(
+        "--mirror",
+        action="store_true",
+        help="check a TU's mirror endpoint (spec/mirror.yaml) instead of a provider: the suite plays the TO, "
+        "whose moves the mirror must take through PATCH /troubleTicket/{mirrorKey}",
+    )
+    run.add_argument(
+        "--tu-hook",
+        action="store_true",
+        help="with --mirror: open mirror tickets and play the TU's own moves through the mirror's test hook "
+        "(POST HOOK/troubleTicket, POST HOOK/troubleTicket/{mirrorKey}/transition), to check every rule",
     )
     run.add_argument(
         "--max-examples",
@@ -135,7 +149,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--max-response-bytes", type=int, default=DEFAULT_MAX_RESPONSE_BYTES, help="the largest answer the suite reads"
     )
-    run.add_argument("--spec", type=Path, default=OPENAPI_PATH, help="the OpenAPI document to check against")
+    run.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="the OpenAPI document to check against (default: spec/openapi.yaml, or spec/mirror.yaml with --mirror)",
+    )
     run.add_argument("--lifecycle", type=Path, default=LIFECYCLE_PATH, help="the lifecycle table to check against")
     run.add_argument("--no-cleanup", action="store_true", help="leave created tickets as they are")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -168,9 +187,21 @@ def config_from(args: argparse.Namespace) -> RunConfig:
             parse_rate(args.rate_limit)
         except ValueError as error:
             raise Usage(str(error)) from None
-    for path in (args.spec, args.lifecycle):
+    spec_path = args.spec or (MIRROR_PATH if args.mirror else OPENAPI_PATH)
+    for path in (spec_path, args.lifecycle):
         if not path.is_file():
             raise Usage(f"no such file: {path}")
+    layers = tuple(dict.fromkeys(args.layers)) if args.layers else (MIRROR_LAYERS if args.mirror else LAYERS)
+    if args.mirror:
+        wrong = [flag for flag, given in (("--to-hook", args.to_hook), ("--read-only", args.read_only)) if given]
+        if wrong:
+            hint = " (the mirror's own is --tu-hook)" if args.to_hook else ""
+            raise Usage(f"{', '.join(wrong)} cannot go with --mirror{hint}")
+        other = [layer for layer in layers if layer not in MIRROR_LAYERS]
+        if other:
+            raise Usage(f"the mirror suite has no {', '.join(other)} layer (it has {', '.join(MIRROR_LAYERS)})")
+    elif args.tu_hook:
+        raise Usage("--tu-hook goes with --mirror (a provider's TO hook is --to-hook)")
     return RunConfig(
         base_url=args.base_url.rstrip("/"),
         token=token,
@@ -186,7 +217,7 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         ticket_ids=tuple(args.ticket_ids),
         max_creates=args.max_creates,
         mirror_key_prefix=args.mirror_key_prefix,
-        layers=tuple(dict.fromkeys(args.layers)) if args.layers else LAYERS,
+        layers=layers,
         timeout=args.timeout,
         max_time=args.max_time or None,
         max_response_bytes=args.max_response_bytes,
@@ -195,10 +226,12 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         expired_token=args.expired_token or os.environ.get("TT_EXPIRED_TOKEN") or None,
         hook_prefix=args.hook_prefix.rstrip("/"),
         oauth_clients=clients,
-        spec_path=args.spec,
+        spec_path=spec_path,
         lifecycle_path=args.lifecycle,
         cleanup=not args.no_cleanup,
         progress=not args.quiet,
+        mirror=args.mirror,
+        tu_hook=args.tu_hook,
     )
 
 
@@ -229,8 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from(args)
         from spec.contract import Contract
+        from spec.mirror import MirrorContract
 
-        contract = Contract.load(config.spec_path, config.lifecycle_path)  # one that does not read: a usage error
+        # A contract that does not read is a usage error.
+        reader = MirrorContract if config.mirror else Contract
+        contract = reader.load(config.spec_path, config.lifecycle_path)
     except (Usage, ValueError, OSError) as problem:
         parser.exit(EXIT_USAGE, f"usage error: {problem}\n")
     from contracts import report

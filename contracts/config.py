@@ -9,6 +9,9 @@ from typing import Any
 from spec import LIFECYCLE_PATH, OPENAPI_PATH
 
 LAYERS = ("schema", "boundaries", "roundtrip", "lifecycle", "auth", "protocol")
+# A TU's mirror endpoint (--mirror) is checked by the same layers but the schema's: boundaries
+# already derive every case of its one body from the spec (contracts.mirror).
+MIRROR_LAYERS = ("boundaries", "roundtrip", "lifecycle", "auth", "protocol")
 DEFAULT_MAX_EXAMPLES = 50
 DEFAULT_MAX_CREATES = 1000
 DEFAULT_PREFIX = "CT-"
@@ -48,3 +51,5 @@ class RunConfig:
     oauth_clients: dict[str, Any] = field(default_factory=dict)  # role -> tokens.OAuthClient
     cleanup: bool = True
     progress: bool = True
+    mirror: bool = False  # check a TU's mirror endpoint (spec/mirror.yaml), playing the TO
+    tu_hook: bool = False  # open mirror tickets and play the TU's moves through the mirror's test hook

@@ -153,6 +153,10 @@ class Context:
         digits = max(1, (ids.max_length or 15) - len(ids.prefix))
         return ids.of(int("9" * digits))
 
+    def checked_sides(self) -> tuple[str, ...]:
+        """The sides whose moves this run checks: the TU's through PATCH, the TO's through the hook."""
+        return ("TU", "TO") if self.config.to_hook else ("TU",)
+
     def hook_path(self, ticket_id: str) -> str:
         return f"{self.config.hook_prefix}{self.contract.ticket_path(ticket_id)}/transition"
 

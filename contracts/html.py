@@ -163,7 +163,9 @@ def _edge_styles(coverage: Summary, lifecycle: Lifecycle) -> str:
     status = {entry.rule.id: entry.status for entry in coverage.rules}
     rules = []
     for edge in _as_run(coverage, lifecycle).transitions:
-        found = status.get(edge_rule(edge.side, edge.source, edge.target), Coverage.NOT_REACHED)
+        found = status.get(edge_rule(edge.side, edge.source, edge.target))
+        if found is None:  # not a rule of this contract (a mirror's run has the TO's edges only): drawn plain
+            continue
         colour = COLOURS[found]
         selector = f'g.edge[data-side="{edge.side}"][data-from="{edge.source}"][data-to="{edge.target}"]'
         dash = "stroke-dasharray: 6 4;" if not found.checked else ""

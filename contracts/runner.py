@@ -42,7 +42,12 @@ SetupError = preflight.SetupError
 def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
     """Check the endpoint of `config` against the contract. Raises SetupError (and RunHalted with
     exit code 2 when the endpoint never answers) before any rule is judged; once rules run, a halted
-    run comes back as a result with what was checked so far."""
+    run comes back as a result with what was checked so far. With `config.mirror`, the endpoint is a
+    TU's mirror (contracts.mirror)."""
+    if config.mirror:
+        from contracts.mirror.runner import run_mirror
+
+        return run_mirror(config, stream=stream)
     started = time.monotonic()
     contract = Contract.load(config.spec_path, config.lifecycle_path)
     catalogue = Catalogue.build(contract)

@@ -11,11 +11,12 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
 
 import spec
 from mockserver import journal
 from mockserver.api import api_blueprint
-from mockserver.auth import Authenticator, resolve_secret
+from mockserver.auth import Authenticator, JwksKeys, resolve_secret
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX as CONTROL_PREFIX
 from mockserver.control import control_blueprint
@@ -29,6 +30,7 @@ from mockserver.errors import (
     StoreUnavailable,
 )
 from mockserver.faults import FaultInjector
+from mockserver.guard import Guard, resolve_admin_token, resolve_allowed_hosts
 from mockserver.journal import FileJournal, MemoryJournal, open_journal
 from mockserver.pages import is_page, pages_blueprint
 from mockserver.refusals import RefusalRules
@@ -36,11 +38,31 @@ from mockserver.responses import json_response
 from mockserver.seeding import FileSeeding, Seeder
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
+from mockserver.toside import ToSide
 from spec import lifecycle as lifecycle_module
 from spec.contract import Contract
 from spec.lifecycle import Lifecycle
+from spec.mirror import MirrorContract
 
 log = logging.getLogger("mockserver")
+
+
+class ExactPathMap(Map):
+    """URL rules that match the path as sent: Werkzeug's default answers `//troubleTicket//RED-1`
+    with a redirect to the merged path, an HTML answer no client of this API expects."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["merge_slashes"] = False
+        super().__init__(*args, **kwargs)
+
+
+class MockFlask(Flask):
+    url_map_class = ExactPathMap
+
+    def make_default_options_response(self) -> Response:
+        """OPTIONS names the methods a path takes, in `Allow` and as JSON (Flask's default is an empty HTML page)."""
+        allowed = sorted(super().make_default_options_response().allow)
+        return json_response({"allow": allowed}, headers={"Allow": ", ".join(allowed)})
 
 
 @dataclass(frozen=True)
@@ -54,6 +76,7 @@ class MockParts:
     service: TicketService
     authenticator: Authenticator
     seeding: FileSeeding | None = None  # what the --seed file made at start-up
+    to_side: ToSide | None = None  # the TO's clock, scenarios and callbacks (start() in a served worker)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -82,18 +105,27 @@ def create_app(
     )
     store = store or TicketStore(config.db)
     requests_seen = open_journal(config.db, config.journal_size)
-    authenticator = authenticator or Authenticator(resolve_secret(config.jwt_secret))
+    authenticator = authenticator or Authenticator(
+        resolve_secret(config.jwt_secret),
+        keys=JwksKeys(config.jwks) if config.jwks else None,
+        issuer=config.issuer,
+        audience=config.audience,
+    )
     service = TicketService.of(contract, store)
 
-    app = Flask(__name__)
+    app = MockFlask(__name__)
     # Werkzeug enforces the limit on bodies without a Content-Length too; form fields may use it all.
     app.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes, MAX_FORM_MEMORY_SIZE=config.max_body_bytes)
 
     app.register_blueprint(api_blueprint(service, authenticator, max_body_bytes=config.max_body_bytes))
+    # Before any seed: the store records events on the mock's clock, and seeded tickets start scenarios.
+    to_side = ToSide(service, config, authenticator, requests_seen)
     seeder = Seeder(service)
     # Tickets the store has already are left as they are (a second worker, a restart).
     seeding = seeder.apply_file(config.seed_path) if config.seed_path is not None else None
-    app.extensions["mockserver"] = MockParts(config, contract, store, requests_seen, service, authenticator, seeding)
+    app.extensions["mockserver"] = MockParts(
+        config, contract, store, requests_seen, service, authenticator, seeding, to_side
+    )
     injector = FaultInjector(store, contract, authenticator, skip=(CONTROL_PREFIX, "/openapi."))
     if config.faults_path is not None:
         injector.load_file(config.faults_path)  # once per store: the first worker to start does it
@@ -106,6 +138,7 @@ def create_app(
             seeder=seeder,
             seed_path=config.seed_path,
             injector=injector,
+            to_side=to_side,
         )
     )
     app.register_blueprint(pages_blueprint(contract.lifecycle, authenticator))
@@ -115,6 +148,11 @@ def create_app(
     _serve_spec(app, contract.document, config)
     _register_error_handlers(app, contract, RefusalRules(contract))
     _register_journal(app, requests_seen, contract)
+    to_side.install(app, lambda path: journaled(path, contract))
+    guard = Guard.of(
+        CONTROL_PREFIX, resolve_allowed_hosts(config.allowed_hosts), resolve_admin_token(config.admin_token)
+    )
+    app.before_request(lambda: guard.check(request._get_current_object()))  # after the clock starts, before handlers
     injector.install(app)  # after the journal's hooks: see FaultInjector.install
     return app
 
@@ -191,9 +229,11 @@ def _register_journal(app: Flask, requests_seen: MemoryJournal | FileJournal, co
         return response
 
 
-def journaled(path: str, contract: Contract) -> bool:
-    """What the journal shows: what clients of the API sent, and the TO's moves played through
-    the transition hook (a test's or the console's); not the rest of /_mock, the pages or the spec."""
+def journaled(path: str, contract: Contract | MirrorContract) -> bool:
+    """What the journal shows: what clients of the API sent, and the other side's moves played
+    through the transition hook (a test's or the console's); not the rest of /_mock, the pages or
+    the spec. The hook sits under the control prefix at the item's path, for the TO and the mirror."""
     if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-        return path.startswith(CONTROL_PREFIX + contract.collection_path + "/") and path.endswith("/transition")
+        collection = contract.item_path.rsplit("/", 1)[0]
+        return path.startswith(CONTROL_PREFIX + collection + "/") and path.endswith("/transition")
     return not path.startswith("/openapi.") and not is_page(path)

@@ -42,7 +42,11 @@ def read_body(request: Request, rules: OperationRules, *, max_bytes: int) -> Par
     try:
         parsed = _read_json(request) if mimetype == JSON else _read_multipart(request, rules)
     except RequestEntityTooLarge:
-        raise PayloadTooLarge(f"the body is larger than this server accepts ({max_bytes} bytes)") from None
+        # The body's size is checked above, so what Werkzeug refuses here is the number of parts.
+        parts = request.max_form_parts
+        raise PayloadTooLarge(
+            f"the multipart body has more than {parts} parts; this server accepts at most {parts}"
+        ) from None
     parsed.body = rules.body.check(parsed.body)
     ignored = rules.body.unknown_fields(parsed.body)
     if ignored:
@@ -89,14 +93,23 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json(raw: str | bytes, *, what: str) -> Any:
     """Parse strict JSON (no NaN or Infinity, no unpaired surrogates) or raise IllegalArgument."""
+    if isinstance(raw, bytes):
+        # json.loads would decode bytes with "surrogatepass", letting UTF-8-encoded surrogates
+        # (ED A0 80) through as text that no store or answer can encode: JSON text is UTF-8.
+        try:
+            raw = raw.decode("utf-8-sig")  # strict; a byte order mark is dropped, as json.loads did
+        except UnicodeDecodeError as exc:
+            raise IllegalArgument(
+                f"{what} is not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                rules=(MALFORMED_JSON_RULE,),
+            ) from None
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
         raise IllegalArgument(f"{what} is nested too deeply to be a trouble ticket", rules=(TOO_DEEP_RULE,)) from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise IllegalArgument(f"{what} is not valid JSON: {exc}", rules=(MALFORMED_JSON_RULE,)) from None
-    escape: str | bytes = "\\u" if isinstance(raw, str) else b"\\u"
-    if escape in raw:  # type: ignore[operator]
+    if "\\u" in raw:
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:

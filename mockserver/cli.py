@@ -11,11 +11,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mockserver.auth import SECRET_ENV, mint_token, resolve_secret
-from mockserver.config import DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, SERVERS, MockConfig
-from spec import LIFECYCLE_PATH, OPENAPI_PATH
-from spec.contract import Contract
+from mockserver.config import DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, ROLES, SERVERS, MockConfig
+from mockserver.errors import KeysUnavailable
+from mockserver.guard import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, ALLOWED_HOSTS_ENV, resolve_admin_token
+from spec import LIFECYCLE_PATH, OPENAPI_PATH, SCENARIOS_PATH
 
 DB_NAME = "tickets.db"  # inside --data-dir, beside its journal and lock files
+MIRROR_DB_NAME = "mirror.db"  # --role tu-mirror's, so that both can share a --data-dir
+TO_ONLY = (  # options of --role to
+    "seed",
+    "scenario",
+    "time_scale",
+    "mirror",
+    "mirror_token",
+    "spec",
+    "cors",
+    "jwks",
+    "issuer",
+    "audience",
+    "admin_token",
+    "allowed_host",
+)
 EXIT_CLEAN, EXIT_BROKE_CONTRACT, EXIT_USAGE = 0, 1, 2
 
 
@@ -63,6 +79,13 @@ def _runnable(path: str) -> str:
     return relative if not relative.startswith("..") else full
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     prog = program()
     parser = argparse.ArgumentParser(
@@ -81,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
             "The control API is under /_mock (POST /_mock/reset starts over)."
         ),
     )
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        default=ROLES[0],
+        help="to: the provider's API (the TO); tu-mirror: a reference TU mirror endpoint (spec/mirror.yaml), "
+        "on which a TO reports its moves",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on")
     serve.add_argument(
@@ -91,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the mock's files: tickets, journal, locks",
     )
     serve.add_argument(
-        "--db", metavar="FILE", help=f"the SQLite file instead (default: DIR/{DB_NAME}; ':memory:' keeps nothing)"
+        "--db",
+        metavar="FILE",
+        help=f"the SQLite file instead (default: DIR/{DB_NAME}, DIR/{MIRROR_DB_NAME} for a tu-mirror; "
+        "':memory:' keeps nothing)",
     )
     serve.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="worker processes")
     serve.add_argument(
@@ -118,6 +151,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults", type=Path, metavar="FILE", help="YAML file of faults injected from start-up until cleared"
     )
     serve.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help=f"YAML file of what the TO does on its own, and when (default: the shipped "
+        f"spec/{SCENARIOS_PATH.name}; one with 'scenarios: []' for a TO that never moves by itself)",
+    )
+    serve.add_argument(
+        "--time-scale",
+        type=float,
+        metavar="N",
+        help="run the mock's clock N times faster than the wall clock (60: an hour a minute); "
+        "POST /_mock/clock advances it at once (default: 1, or the scale the store has)",
+    )
+    serve.add_argument(
+        "--mirror",
+        action="append",
+        metavar="TENANT=URL",
+        help="deliver the TO's moves on TENANT's tickets to TENANT's mirror endpoint at URL "
+        "(PATCH URL/troubleTicket/{mirrorKey}); repeat for several tenants (default: none)",
+    )
+    serve.add_argument(
+        "--mirror-token",
+        action="append",
+        metavar="TENANT=ENV_VAR",
+        help="the environment variable holding the bearer token TENANT's mirror expects (default: a token "
+        "the mock mints with its own secret, sub TO)",
+    )
+    serve.add_argument(
         "--cors",
         action="append",
         metavar="ORIGIN",
@@ -125,7 +186,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
     serve.add_argument(
-        "--server", choices=SERVERS, default=SERVERS[0], help="the HTTP server (gunicorn: from the dev extra)"
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"a host name the mock answers to besides IP addresses, localhost and --host (repeatable; '*': any; "
+        f"also ${ALLOWED_HOSTS_ENV}, comma-separated). Other names get 403: a guard against DNS rebinding",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        help=f"a secret every /_mock request but /_mock/health must carry, in {ADMIN_TOKEN_HEADER} or as the HTTP "
+        f"Basic password (default: ${ADMIN_TOKEN_ENV}; unset: the control API takes no credentials)",
+    )
+    serve.add_argument(
+        "--jwks",
+        default=None,
+        metavar="FILE|URL",
+        help="check tokens against the keys of this JWKS (RS256, ES256 and kin) instead of the HS256 secret",
+    )
+    serve.add_argument("--issuer", default=None, help="require this 'iss' in every token")
+    serve.add_argument("--audience", default=None, help="require this among every token's 'aud'")
+    serve.add_argument(
+        "--interface",
+        choices=("rsgi", "wsgi"),
+        default="rsgi",
+        help="granian's interface to the app. rsgi: request bodies are awaited on the event loop, so a slow "
+        "client holds no thread; wsgi: each request holds one of --threads threads until its body is in",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_positive_float,
+        default=30,
+        metavar="SECONDS",
+        help="answer 408 when a request body does not come: a body up to 256 KiB within this many seconds, a "
+        "larger one with no gap this long between its bytes (rsgi)",
+    )
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="granian",
+        help="the HTTP server (gunicorn: for comparison, from the dev extra)",
     )
 
     token = commands.add_parser(
@@ -174,12 +275,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
+    from mockserver.mirrors import parse_option
     from mockserver.server import ServeOptions, serve
     from mockserver.store import TicketStore
+    from mockserver.tu_mirror import create_mirror_app
 
-    db = args.db or str(args.data_dir / DB_NAME)
+    mirror_role = args.role == "tu-mirror"
+    if mirror_role:
+        given = [f"--{name.replace('_', '-')}" for name in TO_ONLY if getattr(args, name)]
+        if given:
+            print(f"error: {', '.join(given)} serve the TO (--role to), not a tu-mirror", file=sys.stderr)
+            return EXIT_USAGE
+    db = args.db or str(args.data_dir / (MIRROR_DB_NAME if mirror_role else DB_NAME))
     if db == ":memory:" and args.workers > 1:
         print("error: --db :memory: keeps tickets inside one process; use --workers 1 or a file", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        mirrors = tuple(parse_option(text, "--mirror") for text in args.mirror or ())
+        mirror_tokens = tuple(parse_option(text, "--mirror-token") for text in args.mirror_token or ())
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     config = MockConfig(
         db=db,
@@ -190,6 +305,16 @@ def _serve(args: argparse.Namespace) -> int:
         seed_path=args.seed,
         faults_path=args.faults,
         cors_origins=tuple(args.cors or ()),
+        allowed_hosts=(args.host, *args.allowed_host),
+        admin_token=args.admin_token,
+        jwks=args.jwks,
+        issuer=args.issuer,
+        audience=args.audience,
+        scenario_path=args.scenario or SCENARIOS_PATH,
+        time_scale=args.time_scale if args.time_scale is not None else (None if mirror_role else 1.0),
+        mirrors=mirrors,
+        mirror_tokens=mirror_tokens,
+        role=args.role,
     )
     try:
         if db != ":memory:":
@@ -197,19 +322,38 @@ def _serve(args: argparse.Namespace) -> int:
             store = TicketStore(db)
             store.remove_faults()  # faults are this run's: a restart starts without the last run's
             store.close()
-        checked = create_app(config)  # fail here, with one clear message, rather than in every worker
+        # Fail here, with one clear message, rather than in every worker.
+        checked = create_mirror_app(config) if mirror_role else create_app(config)
+        keys = checked.extensions["mockserver"].authenticator.keys
+        if keys is not None:
+            keys.load()
     except (OSError, ValueError, RuntimeError) as error:
         print(f"error: cannot start the mock: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeysUnavailable as error:
+        print(f"error: cannot start the mock: {error.message}", file=sys.stderr)
         return EXIT_USAGE
     parts = checked.extensions["mockserver"]
     # Closed before the workers fork: left to the garbage collector (the app sits in reference
     # cycles), the connection closed after the fork, and SQLite, seeing this process's last
     # connection go, deleted the -wal and -shm files the workers were using.
     parts.store.close()
-    print(_banner(args, config, parts.seeding, parts.contract), flush=True)
+    print(_banner(args, config, parts), flush=True)
     del checked, parts
     gc.collect()
-    serve(config, ServeOptions(args.host, args.port, args.workers, args.threads, args.access_log, args.server))
+    serve(
+        config,
+        ServeOptions(
+            args.host,
+            args.port,
+            args.workers,
+            args.threads,
+            args.access_log,
+            args.server,
+            interface=args.interface,
+            body_timeout=args.body_timeout,
+        ),
+    )
     return 0
 
 
@@ -220,13 +364,32 @@ def _make_data_dir(folder: Path) -> None:
         (folder / ".gitignore").write_text("# the Trouble Ticket mock's files (tt-mock serve --data-dir)\n*\n")
 
 
-def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None, contract: Contract) -> str:
+def _banner(args: argparse.Namespace, config: MockConfig, parts: object) -> str:
+    contract = parts.contract  # type: ignore[attr-defined]
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     url = f"http://{host}:{args.port}"
     where = "nothing kept" if config.db == ":memory:" else f"files in {_shown(Path(config.db).parent)}/"
     secret = f"${SECRET_ENV}" if os.environ.get(SECRET_ENV) else "the development default secret"
+    tokens = f"tokens checked against the JWKS at {args.jwks}" if args.jwks else f"tokens signed with {secret}"
     workers = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
-    lines = [f"Trouble Ticket mock on {url} ({workers}; {where}; tokens signed with {secret})."]
+    control = "control API needs the admin token" if resolve_admin_token(args.admin_token) else "control API open"
+    if config.role == "tu-mirror":
+        return _mirror_banner(url, workers, where, secret)
+    lines = [f"Trouble Ticket mock on {url} ({workers}; {where}; {tokens}; {control})."]
+    book = getattr(getattr(parts, "to_side", None), "book", None)
+    scale = (
+        f", its clock {config.time_scale:g} times faster than the wall clock"
+        if config.time_scale not in (None, 1.0)
+        else ""
+    )
+    if book is not None:
+        lines.append(
+            f"The TO moves on its own as {_shown_file(config.scenario_path)} says ({len(book)} scenarios{scale}): "
+            f"GET {url}/_mock/scenarios lists them, POST {url}/_mock/clock advances the clock."
+        )
+    for tenant, mirror_url in config.mirrors:
+        lines.append(f"{tenant}'s TO moves are delivered to its mirror at {mirror_url} (GET {url}/_mock/callbacks).")
+    seeding = getattr(parts, "seeding", None)
     created, kept = getattr(seeding, "created", []), getattr(seeding, "kept", [])
     if args.seed:
         lines.append(f"Seeded {len(created)} tickets from {args.seed} ({len(kept)} already in the store).")
@@ -235,14 +398,38 @@ def _banner(args: argparse.Namespace, config: MockConfig, seeding: object | None
     if config.cors_origins:
         lines.append(f"Browser clients from {', '.join(config.cors_origins)} may call the API.")
     export = f"export {SECRET_ENV}=...   # the same secret as the mock's\n  " if os.environ.get(SECRET_ENV) else ""
+    mint = (
+        "TOKEN=...   # a token your JWKS's issuer signed"
+        if args.jwks
+        else f"TOKEN=$({shell_command()} token --sub TU-A)"
+    )
     lines += [
         "Try it from another shell:",
-        f"  {export}TOKEN=$({shell_command()} token --sub TU-A)",
+        f"  {export}{mint}",
         f'  curl -s {url}{contract.ticket_path(contract.ticket_ids.of(1))} -H "Authorization: Bearer $TOKEN"',
         f"  curl -s -X POST {url}/_mock/reset    # start over: forget every ticket and the journal",
         "Stop it with Ctrl-C.",
     ]
     return "\n".join(lines)
+
+
+def _mirror_banner(url: str, workers: str, where: str, secret: str) -> str:
+    return "\n".join(
+        [
+            f"Reference TU mirror on {url} ({workers}; {where}; tokens checked with {secret}).",
+            "A TO reports its moves with PATCH /troubleTicket/{mirrorKey} (spec/mirror.yaml). The TU's own side:",
+            f"  curl -s -X POST {url}/_mock/troubleTicket -H 'Content-Type: application/json' \\",
+            '       -d \'{"mirrorKey": "ONV-1024", "ticketId": "RED-1"}\'    # a ticket the TU opened',
+            f"  curl -s {url}/_mock/tickets    # every ticket with what the TO sent",
+            "Stop it with Ctrl-C.",
+        ]
+    )
+
+
+def _shown_file(path: Path | None) -> str:
+    if path is None:
+        return "no scenario file"
+    return path.name if path.resolve() == SCENARIOS_PATH else str(path)
 
 
 def _shown(folder: Path) -> str:

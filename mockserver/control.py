@@ -7,7 +7,7 @@ what the mock holds (tickets with history) and what clients sent (the journal).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, g, request
 
@@ -22,6 +22,9 @@ from mockserver.responses import json_response
 from mockserver.seeding import Seeder
 from mockserver.tickets import TicketService
 
+if TYPE_CHECKING:
+    from mockserver.toside import ToSide
+
 PREFIX = "/_mock"
 
 
@@ -34,6 +37,7 @@ def control_blueprint(
     seeder: Seeder | None = None,
     seed_path: Path | None = None,
     injector: FaultInjector | None = None,
+    to_side: ToSide | None = None,
 ) -> Blueprint:
     """Routes under /_mock."""
     control = Blueprint("control", __name__, url_prefix=PREFIX)
@@ -67,10 +71,25 @@ def control_blueprint(
             requests_seen.clear()
         return json_response(answer)
 
+    def with_steps(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each ticket with the TO's steps scheduled on it (mockserver.toside), when there is a TO side."""
+        if to_side is None:
+            return entries
+        pending = to_side.scheduled()
+        ids = service.contract.ticket_ids
+        for entry in entries:
+            entry["scheduled"] = pending.get(ids.sequence(entry[ids_field]) or 0, [])
+        return entries
+
+    ids_field = service.contract.names.ticket_id
+
+    def mock_now() -> dict[str, str]:
+        return {"now": to_side.clock.iso()} if to_side is not None else {}
+
     @control.get("/tickets")
     def tickets() -> Response:
-        """Every ticket (or one tenant's, ?tenant=) with its full history."""
-        return json_response({"tickets": service.history(request.args.get("tenant") or None)})
+        """Every ticket (or one tenant's, ?tenant=) with its full history; `now` is the mock's clock."""
+        return json_response({"tickets": with_steps(service.history(request.args.get("tenant") or None)), **mock_now()})
 
     @control.post("/tickets")
     def seed() -> Response:
@@ -96,7 +115,7 @@ def control_blueprint(
         found = service.store.history_of(seq, request.args.get("tenant") or None) if seq is not None else None
         if found is None:
             raise TicketNotFound(ticket_id)
-        return json_response(service.history_entry(found))
+        return json_response({**with_steps([service.history_entry(found)])[0], **mock_now()})
 
     @control.get("/tickets/<ticket_id>/attachments/<int:attachment_id>")
     def attachment(ticket_id: str, attachment_id: int) -> Response:
@@ -133,6 +152,10 @@ def control_blueprint(
 
     if injector is not None:
         add_fault_routes(control, injector)
+    if to_side is not None:
+        from mockserver.toside import add_to_side_routes
+
+        add_to_side_routes(control, to_side)
     return control
 
 

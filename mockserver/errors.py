@@ -92,6 +92,20 @@ class StoreUnavailable(ApiError):
     kind = "remote"
 
 
+class InternalError(ApiError):
+    """A bug in the mock, answered in the contract's words rather than as an empty 500."""
+
+    kind = "remote"
+    status = 500
+
+
+class KeysUnavailable(ApiError):
+    """The JWKS that tokens are checked against could not be read: the fault is the mock's, not the token's."""
+
+    kind = "remote"
+    status = 503
+
+
 class Unauthorized(ApiError):
     """No valid bearer token."""
 
@@ -103,6 +117,22 @@ class Unauthorized(ApiError):
             challenge += ', error="invalid_token"'
         rules = (rule,) if rule else None
         super().__init__(f"authentication failed: {message}", headers={"WWW-Authenticate": challenge}, rules=rules)
+
+
+class AdminTokenRequired(ApiError):
+    """A control request without the mock's admin token; the challenge lets a browser ask its user."""
+
+    status = 401
+
+    def __init__(self, message: str) -> None:
+        challenge = 'Basic realm="trouble-ticket mock control API", charset="UTF-8"'
+        super().__init__(f"authentication failed: {message}", headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(ApiError):
+    """A request the mock refuses for where it comes from (another web page, another host name)."""
+
+    status = 403
 
 
 class PayloadTooLarge(ApiError):

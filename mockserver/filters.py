@@ -77,8 +77,9 @@ def _one(args: Mapping[str, list[str]], name: str) -> str | None:
 
 
 def _positive(text: str, name: str) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise IllegalArgument(f"{name} must be a positive integer, not {text!r}")
+    # Nine digits at most: Python refuses to read integers of thousands of digits (a 500 before).
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise IllegalArgument(f"{name} must be a positive integer of at most 9 digits, not {text[:20]!r}")
     return int(text)
 
 
@@ -97,8 +98,10 @@ def check_known(names: Iterable[str], known: Iterable[str], *, what: str = "filt
 class JournalQuery:
     """A selection of journal entries (`GET /_mock/journal?...`)."""
 
-    MATCHING = ("method", "path", "status", "tenant", "ticketId", "since")
+    MATCHING = ("method", "path", "status", "tenant", "ticketId", "since", "direction")
     PAGING = ("limit", "order")
+    # `in`: requests the mock received; `out`: its callbacks to a TU's mirror (mockserver.mirrors).
+    DIRECTIONS = ("in", "out")
 
     methods: frozenset[str] | None = None
     path: PathPattern | None = None
@@ -108,6 +111,7 @@ class JournalQuery:
     since: datetime | None = None
     limit: int | None = None
     oldest_first: bool = False
+    direction: str | None = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, list[str]], *, paging: bool = True) -> JournalQuery:
@@ -117,6 +121,11 @@ class JournalQuery:
         since, limit, order = _one(args, "since"), _one(args, "limit"), _one(args, "order")
         if order not in (None, "newest", "oldest"):
             raise IllegalArgument(f"order must be newest or oldest, not {order!r}")
+        direction = _one(args, "direction")
+        if direction not in (None, *cls.DIRECTIONS):
+            raise IllegalArgument(
+                f"direction must be in (requests received) or out (callbacks to a mirror), not {direction!r}"
+            )
         return cls(
             methods=frozenset(m.strip().upper() for m in method.split(",") if m.strip()) if method else None,
             path=PathPattern.parse(path) if path else None,
@@ -126,9 +135,12 @@ class JournalQuery:
             since=parse_time(since, "since") if since else None,
             limit=(_positive(limit, "limit") or None) if limit else None,
             oldest_first=order == "oldest",
+            direction=direction,
         )
 
     def matches(self, entry: dict[str, Any]) -> bool:
+        if self.direction is not None and entry.get("direction", "in") != self.direction:
+            return False
         if self.methods is not None and entry.get("method") not in self.methods:
             return False
         if self.path is not None and not self.path.matches(str(entry.get("path"))):

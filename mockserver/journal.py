@@ -63,6 +63,7 @@ def entry_for(environ: dict[str, Any], path: str, state: _AppCtxGlobals, respons
     entry = {
         "at": now_iso(),
         "receivedAt": getattr(state, "received_at", None),
+        "clock": getattr(state, "mock_clock", None),  # the mock's time (mockserver.clock), which a test may advance
         "method": environ.get("REQUEST_METHOD"),
         "path": path,
         "query": environ.get("QUERY_STRING", ""),

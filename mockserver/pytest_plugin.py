@@ -8,8 +8,13 @@ Fixtures (each test starts with no tickets and no faults; the journal is kept fo
 
 Both are `mockserver.testing.TTMock`: `.url`, `.token(tenant)`, `.headers(tenant)`, `.seed(...)`,
 `.play_to(...)`, `.history(ticket_id)`, `.fault(kind, ...)`, `.requests(method=, path=, status=,
-tenant=)` and `.assert_no_violations()`. A request a test sends to be refused on purpose carries
-the `X-Mock-Expect-Refusal` header (`tt_mock.headers(tenant, expect_refusal="why")`).
+tenant=)` and `.assert_no_violations()`; the TO's own side: `.advance("72h")`, `.clock()`,
+`.steps(ticket_id)`, `.set_mirror(tenant, url)`, `.callbacks(ticket_id)`. A request a test sends to be
+refused on purpose carries the `X-Mock-Expect-Refusal` header (`tt_mock.headers(tenant,
+expect_refusal="why")`).
+
+    tt_mirror           a reference TU mirror (`tt-mock serve --role tu-mirror`'s app) from a thread of
+                        the test process, with no tickets: `mockserver.testing.TTMirror`
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import requests
 
 from mockserver.config import MockConfig
 from mockserver.control import PREFIX
-from mockserver.testing import ServedMock, TTMock, TTMockError, served
+from mockserver.testing import ServedMock, TTMirror, TTMock, TTMockError, served
 
 JOURNAL_SIZE = 5000  # requests kept: a test session's worth, so that tt-mock report sees them all
 THREADS = 4  # per worker: a request a fault delays must not hold up the test's next one
@@ -75,8 +80,14 @@ def tt_mock_in_process_url() -> Iterator[str]:
     """The base URL of the session's in-process mock (a thread server; tickets kept in memory)."""
     from mockserver.app import create_app
 
-    with served(create_app(MockConfig(db=":memory:", journal_size=JOURNAL_SIZE))) as url:
-        yield url
+    app = create_app(MockConfig(db=":memory:", journal_size=JOURNAL_SIZE))
+    to_side = app.extensions["mockserver"].to_side
+    to_side.start()  # scenario steps and callbacks, outside requests, as in a served worker
+    try:
+        with served(app) as url:
+            yield url
+    finally:
+        to_side.stop()
 
 
 @pytest.fixture
@@ -87,4 +98,21 @@ def tt_mock_in_process(tt_mock_in_process_url: str) -> TTMock:
     return mock
 
 
-__all__ = ["TTMock", "TTMockError", "tt_mock", "tt_mock_in_process"]
+@pytest.fixture(scope="session")
+def tt_mirror_url() -> Iterator[str]:
+    """The base URL of the session's reference TU mirror (a thread server; tickets kept in memory)."""
+    from mockserver.tu_mirror import create_mirror_app
+
+    with served(create_mirror_app(MockConfig(db=":memory:", journal_size=JOURNAL_SIZE, role="tu-mirror"))) as url:
+        yield url
+
+
+@pytest.fixture
+def tt_mirror(tt_mirror_url: str) -> TTMirror:
+    """A reference TU mirror with no tickets: point a mock's tenant at it (tt_mock.set_mirror)."""
+    mirror = TTMirror(tt_mirror_url)
+    mirror.reset()
+    return mirror
+
+
+__all__ = ["TTMirror", "TTMock", "TTMockError", "tt_mirror", "tt_mock", "tt_mock_in_process"]

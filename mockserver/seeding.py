@@ -32,6 +32,9 @@ from spec.lifecycle import SIDES
 SEED_KEYS = ("tenant", "ticketId", "state", "fields", "history", "createdAt")
 STEP_KEYS = ("side", "at")  # besides the fields of an update
 MIRROR_KEY_PREFIX = "SEED-"  # with 8 hex digits: within the update's 15 characters
+# Ends the actor of every seeded event: what a test set up, not what a side did (the TO's
+# callbacks to a mirror leave seeded moves out).
+SEEDED = " (seeded)"
 
 
 @dataclass
@@ -92,7 +95,7 @@ class Seeder:
         warnings += self.service.create_warnings(body)  # e.g. a mirrorKey no update will accept
         opening = Change(
             side="TU",
-            actor=f"{tenant} (seeded)",
+            actor=f"{tenant}{SEEDED}",
             state=body[names.state],
             dialog=body.get(names.dialog),
             fields=self.service.stored_fields(body, rules),
@@ -145,7 +148,7 @@ class Seeder:
             actor = tenant if side == "TU" else "TO"
             change = Change(
                 side=side,
-                actor=f"{actor} (seeded)",
+                actor=f"{actor}{SEEDED}",
                 state=target,
                 dialog=body.get(names.dialog),
                 fields=self.service.stored_fields(body, rules),
@@ -168,7 +171,7 @@ class Seeder:
             yield (
                 Change(
                     side=edge.side,
-                    actor=f"{tenant if edge.side == 'TU' else 'TO'} (seeded)",
+                    actor=f"{tenant if edge.side == 'TU' else 'TO'}{SEEDED}",
                     state=edge.target,
                     dialog=f"seeded: {edge.meaning or edge.target}",
                     fields=fields,

@@ -1,9 +1,10 @@
-"""Serving the mock with a real production server: granian (default) or gunicorn."""
+"""Serving the mock with a real production server: granian (default, RSGI or WSGI) or gunicorn."""
 
 from __future__ import annotations
 
 import functools
 import gc
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.faults import STREAM_ENVIRON
+from mockserver.rsgi import RSGIBridge
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class ServeOptions:
     threads: int = 1
     access_log: bool = False
     server: str = "granian"
+    interface: str = "rsgi"  # granian's: "rsgi" (bodies awaited, see mockserver.rsgi) or "wsgi"
+    body_timeout: float = 30  # seconds a request body may take to come (rsgi; see --body-timeout)
 
 
 def serve(config: MockConfig, options: ServeOptions) -> None:
@@ -37,13 +41,15 @@ def _serve_granian(config: MockConfig, options: ServeOptions) -> None:
     from granian.log import LogLevels
     from granian.server import Server
 
+    rsgi = options.interface == "rsgi"
     server = Server(
         "mockserver.app:create_app",  # names the processes only: the loader below builds the app
         address=options.host,
         port=options.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI if rsgi else Interfaces.WSGI,
         workers=options.workers,
-        blocking_threads=options.threads,
+        # WSGI: the threads that run the app (and wait for its bodies); RSGI: the event loop's one.
+        blocking_threads=1 if rsgi else options.threads,
         http=HTTPModes.http1,
         websockets=False,
         http1_settings=HTTP1Settings(),
@@ -55,17 +61,48 @@ def _serve_granian(config: MockConfig, options: ServeOptions) -> None:
     )
     # Each worker builds its own app: SQLite connections must not cross a fork. A partial of
     # module-level names pickles, so this holds under the spawn start method too.
-    server.serve(target_loader=functools.partial(_worker_app, config), wrap_loader=False)
+    loader = functools.partial(_worker_rsgi_app if rsgi else _worker_app, config, options)
+    server.serve(target_loader=loader, wrap_loader=False)
 
 
-def _worker_app(config: MockConfig) -> Any:
-    """A worker's app, built in the worker."""
-    app = buffered(create_app(config))
+def build_app(config: MockConfig) -> Any:
+    """The app of the role `config` names, with its background work started: in a worker only."""
+    if config.role == "tu-mirror":
+        from mockserver.tu_mirror import create_mirror_app
+
+        return create_mirror_app(config)
+    app = create_app(config)
+    app.extensions["mockserver"].to_side.start()  # scenario steps and callbacks, outside requests
+    return app
+
+
+def _worker_app(config: MockConfig, options: ServeOptions) -> Any:
+    """A worker's WSGI app, built in the worker."""
+    app = buffered(build_app(config))
+    _settle()
+    return app
+
+
+def _worker_rsgi_app(config: MockConfig, options: ServeOptions) -> RSGIBridge:
+    """A worker's RSGI app, built in the worker: the WSGI app behind a bridge that awaits bodies."""
+    flask_app = build_app(config)
+    contract = flask_app.extensions["mockserver"].contract
+    app = RSGIBridge(
+        flask_app,
+        max_body_bytes=config.max_body_bytes,
+        body_timeout=options.body_timeout,
+        threads=options.threads,
+        render=lambda error: json.dumps(error.to_dict(contract)).encode(),
+    )
+    _settle()
+    return app
+
+
+def _settle() -> None:
     # What start-up built (spec, schemas, routes) lives as long as the worker: keep it out of
     # every collection, and collect the young generation less often (a request makes few cycles).
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
-    return app
 
 
 def buffered(app: Any) -> Any:
@@ -118,6 +155,6 @@ def _serve_gunicorn(config: MockConfig, options: ServeOptions) -> None:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(config)
+            return build_app(config)
 
     MockServer().run()

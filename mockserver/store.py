@@ -141,11 +141,36 @@ class DuplicateMirrorKey(Exception):
         self.seq = seq
 
 
+class Tx:
+    """A write transaction as modules with tables of their own see it (mockserver.clock, .schedule,
+    .mirrors, .tu_mirror): plain SQL with `?` placeholders, rows as dicts. Those modules reach the
+    database through this, `TicketStore.query` and `TicketStore.ensure_tables` only, so that a port
+    to another database changes this file (placeholders, types) and nothing of theirs."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """The rows a statement returns (a SELECT, or a write with RETURNING)."""
+        return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run a statement; return how many rows it changed."""
+        return self._conn.execute(sql, params).rowcount
+
+
+# The identity column of a table made through `ensure_tables`: `{id}` in its DDL stands for it.
+ID_COLUMN = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+
 class TicketStore:
     """Tickets and their history in one SQLite database (`:memory:` for a private one)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        # When events happen: the mock's clock once mockserver.clock is installed (a test may
+        # advance it), the wall clock until then.
+        self.now: Callable[[], str] = now_iso
         self._local = threading.local()
         self._memory = path == ":memory:"
         if self._memory:
@@ -224,6 +249,27 @@ class TicketStore:
         conn.executescript(_SCHEMA)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    # -- the API of modules with tables of their own (see Tx) ------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction: everything in it is committed together, or nothing is. Writers of
+        every worker queue for it, so a row read in it cannot change before the commit."""
+        with self._transaction() as conn:
+            yield Tx(conn)
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """The rows of one read, outside a write transaction."""
+        with self._connection() as conn:
+            return [dict(row) for row in conn.execute(sql, params).fetchall()]
+
+    def ensure_tables(self, statements: list[str]) -> None:
+        """Create a module's tables and indexes (`CREATE ... IF NOT EXISTS`), `{id}` standing for
+        the identity column. Run by each worker at start-up; the first one creates them."""
+        with self.transaction() as tx:
+            for statement in statements:
+                tx.execute(statement.replace("{id}", ID_COLUMN))
+
     # -- tickets -----------------------------------------------------------------------------
 
     def create(
@@ -237,7 +283,7 @@ class TicketStore:
         attachments: list[Attachment],
     ) -> Ticket:
         """Store a new ticket; raise DuplicateMirrorKey when the tenant already used the key."""
-        at = now_iso()
+        at = self.now()
         with self._transaction() as conn:
             try:
                 seq = conn.execute(
@@ -259,7 +305,7 @@ class TicketStore:
         """Store a ticket with a history made up front (seeding): the first event opens it, each
         later one moves it; an event's time is its own or now. All or nothing, in one transaction.
         Raise DuplicateMirrorKey, or TicketIdTaken when `seq` is another ticket's."""
-        now = now_iso()
+        now = self.now()
         times = [at or now for _, at in events]
         last = events[-1][0]
         with self._transaction() as conn:
@@ -294,20 +340,32 @@ class TicketStore:
     def update(self, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change]) -> Ticket:
         """Apply `decide(current ticket)`'s change atomically; `decide` may raise to refuse it.
         A `seq` of None (an id no ticket can have) meets `decide(None)` like an unknown ticket."""
-        at = now_iso()
+        at = self.now()
         with self._transaction() as conn:
-            row = None
-            if seq is not None:
-                row = conn.execute("SELECT * FROM tickets WHERE seq = ? AND tenant = ?", (seq, tenant)).fetchone()
-            current = _ticket(row) if row else None
-            change = decide(current)
-            assert current is not None and seq is not None, "decide() must refuse a missing ticket"
-            fields = {**current.fields, **change.fields}
-            conn.execute(
-                "UPDATE tickets SET state = ?, fields = ?, updated_at = ? WHERE seq = ?",
-                (change.state, json.dumps(fields), at, seq),
-            )
-            self._record_event(conn, seq, current.state, change, at)
+            return self._update(conn, tenant, seq, decide, at)
+
+    def update_within(
+        self, tx: Tx, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change], *, at: str | None = None
+    ) -> Ticket:
+        """`update`, inside a transaction of the caller's (so that the change and the caller's own
+        rows commit together), at a time of the caller's (a scheduled step's due time)."""
+        return self._update(tx._conn, tenant, seq, decide, at or self.now())
+
+    def _update(
+        self, conn: sqlite3.Connection, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change], at: str
+    ) -> Ticket:
+        row = None
+        if seq is not None:
+            row = conn.execute("SELECT * FROM tickets WHERE seq = ? AND tenant = ?", (seq, tenant)).fetchone()
+        current = _ticket(row) if row else None
+        change = decide(current)
+        assert current is not None and seq is not None, "decide() must refuse a missing ticket"
+        fields = {**current.fields, **change.fields}
+        conn.execute(
+            "UPDATE tickets SET state = ?, fields = ?, updated_at = ? WHERE seq = ?",
+            (change.state, json.dumps(fields), at, seq),
+        )
+        self._record_event(conn, seq, current.state, change, at)
         return Ticket(seq, tenant, current.mirror_key, change.state, fields, current.created_at, at)
 
     @staticmethod

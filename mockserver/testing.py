@@ -40,6 +40,7 @@ from mockserver.grading import Grade, grade
 from mockserver.journal import EXPECT_REFUSAL_HEADER
 from spec.catalogue import Catalogue
 from spec.contract import Contract
+from spec.mirror import MirrorContract
 
 START_TIMEOUT = 30  # seconds for a served mock to answer its first request
 
@@ -274,10 +275,13 @@ class TTMock:
     # -- a fresh start --------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every ticket and fault (the start-up seeds come back), and start this test's requests.
-        The journal is kept, so that `tt-mock report` can grade a whole session."""
+        """Forget every ticket and fault (the start-up seeds come back), put the clock back on the wall
+        clock and the mirrors back to the start-up ones, and start this test's requests. The journal is
+        kept, so that `tt-mock report` can grade a whole session."""
         self._call("DELETE", "/tickets")
         self._call("DELETE", "/faults")
+        self._call("POST", "/clock", json={"reset": True})
+        self._call("DELETE", "/mirrors")
         self.mark()
 
     def mark(self) -> str:
@@ -340,6 +344,61 @@ class TTMock:
             raise TTMockError(f"no attachment {attachment_id} on {ticket_id}: {answer.text}")
         return answer.content
 
+    # -- the TO's own moves: the clock and the scenarios -------------------------------------------
+
+    def clock(self) -> dict[str, Any]:
+        """The mock's time (`now`), its scale, and how far it is ahead of the wall clock."""
+        return dict(self._call("GET", "/clock"))
+
+    def advance(self, duration: str | float) -> list[dict[str, Any]]:
+        """Move the mock's clock forward (`"72h"`, `"10m"`, or seconds) instead of sleeping; return the
+        scenario steps that fired (or were dropped) on the way, oldest first."""
+        return list(self._call("POST", "/clock", json={"advance": duration})["fired"])
+
+    def set_time_scale(self, scale: float) -> dict[str, Any]:
+        """Run the mock's clock `scale` times faster than the wall clock from now on."""
+        return dict(self._call("POST", "/clock", json={"scale": scale}))
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        """The scenarios the mock's TO follows (--scenario), as it read them."""
+        return list(self._call("GET", "/scenarios")["scenarios"])
+
+    def steps(self, ticket_id: str | None = None, *, status: str | None = None) -> list[dict[str, Any]]:
+        """Scenario steps (pending, fired, dropped, refused), oldest first, of one ticket or all."""
+        params = {key: value for key, value in (("ticketId", ticket_id), ("status", status)) if value}
+        return list(reversed(self._call("GET", "/steps", params=params)["steps"]))
+
+    # -- callbacks to the TUs' mirrors ----------------------------------------------------------
+
+    def set_mirror(
+        self, tenant: str, url: str, *, token: str | None = None, token_env: str | None = None
+    ) -> dict[str, Any]:
+        """Deliver `tenant`'s TO moves to its mirror at `url`, with this bearer token (or the one in the
+        mock's environment variable `token_env`; neither: one the mock mints)."""
+        body: dict[str, Any] = {"url": url}
+        if token is not None:
+            body["token"] = token
+        if token_env is not None:
+            body["tokenEnv"] = token_env
+        return dict(self._call("PUT", f"/mirrors/{tenant}", json=body))
+
+    def mirrors(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/mirrors")["mirrors"])
+
+    def deliver_callbacks(self, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Send every due callback now and wait for those in flight; return the attempts made."""
+        return list(self._call("POST", "/callbacks/deliver", params={"timeout": timeout})["attempts"])
+
+    def callbacks(
+        self, ticket_id: str | None = None, *, status: str | None = None, deliver: bool = True
+    ) -> list[dict[str, Any]]:
+        """The callbacks to mirrors, oldest first, each with its attempts and the mirror's answers; the
+        due ones are sent first (`deliver=False` to see them as they are)."""
+        if deliver:
+            self.deliver_callbacks()
+        params = {key: value for key, value in (("ticketId", ticket_id), ("status", status)) if value}
+        return list(reversed(self._call("GET", "/callbacks", params=params)["callbacks"]))
+
     # -- faults ---------------------------------------------------------------------------------
 
     def fault(self, kind: str, **spec: Any) -> Fault:
@@ -386,6 +445,7 @@ class TTMock:
 
     def _journal(self, method: Any, path: Any, status: Any, tenant: Any, ticket_id: Any, since: Any) -> list[Any]:
         params = self._query(method=method, path=path, status=status, tenant=tenant, ticketId=ticket_id, since=since)
+        params["direction"] = "in"  # what the client sent; the mock's callbacks are callbacks()
         return list(self._call("GET", "/journal", params=params)["requests"])
 
     def _query(self, **filters: Any) -> dict[str, str]:
@@ -410,6 +470,65 @@ class TTMock:
                 detail = answer.text[:300]
             raise TTMockError(f"the mock refused {method} {PREFIX}{path} ({answer.status_code}): {detail}")
         return answer.json() if answer.content else None
+
+
+class TTMirror:
+    """A reference TU mirror (`tt-mock serve --role tu-mirror`), seen from a test: the TU's side of its
+    tickets through its control API, and what the TO reported on them."""
+
+    def __init__(self, url: str, *, secret: str | None = None, contract: MirrorContract | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.secret = resolve_secret(secret)
+        self.contract = contract or MirrorContract.load()
+        self._http = http.Session()
+
+    def __repr__(self) -> str:
+        return f"<TTMirror {self.url}>"
+
+    def token(self, caller: str = "TO") -> str:
+        """A bearer token the mirror accepts, for a TO calling it."""
+        return mint_token(caller, secret=self.secret)
+
+    def reset(self) -> None:
+        """Forget every mirror ticket and the journal."""
+        self._call("POST", "/reset")
+
+    def open(self, mirror_key: str, ticket_id: str, **fields: Any) -> dict[str, Any]:
+        """A ticket the TU opened (on the TO, which gave it `ticket_id`), as GET shows it."""
+        names = self.contract.names
+        body = {names.mirror_key: mirror_key, names.ticket_id: ticket_id, **fields}
+        return dict(self._call("POST", self.contract.item_path.rsplit("/", 1)[0], json=body, ok=(201,)))
+
+    def move(self, mirror_key: str, state: str, *, dialog: str | None = None, **fields: Any) -> dict[str, Any]:
+        """The TU's own move on its ticket (it asks to cancel, it answers a request for information...)."""
+        names = self.contract.names
+        body = {names.state: state, names.dialog: dialog or f"the TU moves its ticket to {state}", **fields}
+        return dict(self._call("POST", self.contract.ticket_path(mirror_key) + "/transition", json=body))
+
+    def ticket(self, mirror_key: str) -> dict[str, Any]:
+        """One mirror ticket with its history: each event's side, states, dialog and fields."""
+        return dict(self._call("GET", f"/tickets/{mirror_key}"))
+
+    def history(self, mirror_key: str) -> list[dict[str, Any]]:
+        return list(self.ticket(mirror_key)["history"])
+
+    def tickets(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/tickets")["tickets"])
+
+    def requests(self, **filters: Any) -> list[Exchange]:
+        """What the mirror received, oldest first (the journal's filters: method=, path=, status=...)."""
+        params = {key: str(value) for key, value in filters.items() if value is not None}
+        return [
+            Exchange.of(entry)
+            for entry in self._call("GET", "/journal", params={**params, "order": "oldest"})["requests"]
+        ]
+
+    def fault(self, kind: str, **spec: Any) -> Fault:
+        """Inject a fault into the mirror's answers (as TTMock.fault), to test how a TO retries."""
+        body = {"kind": kind, **{_camel(key): value for key, value in spec.items()}}
+        return Fault(self, self._call("POST", "/faults", json=body, ok=(201,)))  # type: ignore[arg-type]
+
+    _call = TTMock._call
 
 
 def _camel(name: str) -> str:

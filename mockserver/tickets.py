@@ -22,6 +22,10 @@ from spec.catalogue import edge_rule, entry_rule, terminal_rule
 from spec.contract import Contract, project
 from spec.lifecycle import Side
 
+# The largest integer a store's key holds (SQLite INTEGER, PostgreSQL bigint): a larger ticket
+# or attachment number names nothing, and must not reach the store, which cannot bind it.
+MAX_STORED_INTEGER = 2**63 - 1
+
 
 @dataclass
 class TicketService:
@@ -85,7 +89,7 @@ class TicketService:
 
     def read(self, tenant: str, ticket_id: str) -> dict[str, Any]:
         """The tenant's ticket as GET shows it."""
-        seq = self.contract.ticket_ids.sequence(ticket_id)
+        seq = self._sequence(ticket_id)
         ticket = self.store.get(tenant, seq) if seq is not None else None
         if ticket is None:
             raise TicketNotFound(ticket_id)
@@ -115,7 +119,7 @@ class TicketService:
                 )
             return self._change(ticket, body, files, side="TU", actor=tenant, rules=self.update_rules)
 
-        ticket = self.store.update(tenant, self.contract.ticket_ids.sequence(ticket_id), decide)
+        ticket = self.store.update(tenant, self._sequence(ticket_id), decide)
         return project(self.contract.update_view, {**self._values(ticket), names.dialog: body[names.dialog]})
 
     def transition(self, tenant: str, ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +130,19 @@ class TicketService:
                 raise TicketNotFound(ticket_id)
             return self._change(ticket, body, [], side="TO", actor=f"TO (hook, {tenant})", rules=self.transition_rules)
 
-        return self.view(self.store.update(tenant, self.contract.ticket_ids.sequence(ticket_id), decide))
+        return self.view(self.store.update(tenant, self._sequence(ticket_id), decide))
+
+    def to_move(self, ticket: Ticket, body: dict[str, Any], *, actor: str) -> Change:
+        """The change a TO move makes of `ticket` (a scenario's step), refused as the hook's would be.
+        `body` is the hook's: it must pass `transition_rules`, which this checks again."""
+        return self._change(
+            ticket,
+            self.transition_rules.body.check(dict(body)),
+            [],
+            side="TO",
+            actor=actor,
+            rules=self.transition_rules,
+        )
 
     def history(self, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every ticket (of one tenant, or all) with its full history, as the control API shows it."""
@@ -147,8 +163,15 @@ class TicketService:
         }
 
     def attachment(self, tenant: str | None, ticket_id: str, attachment_id: int) -> Attachment | None:
+        seq = self._sequence(ticket_id)
+        if seq is None or not 0 < attachment_id <= MAX_STORED_INTEGER:
+            return None
+        return self.store.attachment(tenant, seq, attachment_id)
+
+    def _sequence(self, ticket_id: str) -> int | None:
+        """The store's number for a ticket id, or None for an id no stored ticket can have."""
         seq = self.contract.ticket_ids.sequence(ticket_id)
-        return self.store.attachment(tenant, seq, attachment_id) if seq is not None else None
+        return seq if seq is not None and seq <= MAX_STORED_INTEGER else None
 
     def _change(
         self,

@@ -18,6 +18,11 @@ SPEC_DIR = Path(__file__).resolve().parent
 OPENAPI_PATH = SPEC_DIR / "openapi.yaml"
 LIFECYCLE_PATH = SPEC_DIR / "lifecycle.yaml"
 RULES_PATH = SPEC_DIR / "rules.yaml"
+# The TU's mirror endpoint, on which the TO reports its moves: a spec of its own, derived from
+# openapi.yaml (spec/mirror.py reads it), with the rules no schema keyword states.
+MIRROR_PATH = SPEC_DIR / "mirror.yaml"
+# What the mock's TO does on its own, and when (mockserver/scenarios.py reads it with the lifecycle).
+SCENARIOS_PATH = SPEC_DIR / "scenarios.yaml"
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"

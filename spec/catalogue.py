@@ -22,7 +22,7 @@ import yaml
 
 import spec
 from spec.contract import Contract
-from spec.lifecycle import SIDES
+from spec.mirror import MirrorContract
 
 
 class Source(StrEnum):
@@ -92,8 +92,10 @@ class Catalogue:
             self._rules[rule.id] = rule
 
     @classmethod
-    def build(cls, contract: Contract) -> Catalogue:
-        """All rules of a contract: derived from its spec and lifecycle, and listed in its rules file."""
+    def build(cls, contract: Contract | MirrorContract) -> Catalogue:
+        """All rules of a contract: derived from its spec and lifecycle, and listed in its rules file.
+        A mirror's contract (spec/mirror.yaml) makes the mirror's catalogue: its one body, the
+        lifecycle's edges for the side that calls it, its own rules file."""
         document = contract.document
         defaults = document.get("x-sources", {})
         rules = [*_body_rules(contract, defaults), *_response_rules(contract, defaults), *_lifecycle_rules(contract)]
@@ -174,9 +176,9 @@ def _walk(schema: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, An
             yield from _walk(items, f"{here}[]")
 
 
-def _body_rules(contract: Contract, defaults: dict[str, Any]) -> Iterator[ContractRule]:
+def _body_rules(contract: Contract | MirrorContract, defaults: dict[str, Any]) -> Iterator[ContractRule]:
     origin = contract.spec_path.name
-    for body in (contract.create, contract.update):
+    for body in contract.bodies:
         role = body.role
         for path, prop, parent in _walk(body.schema, ""):
             name = path.rsplit(".", 1)[-1]
@@ -197,7 +199,7 @@ def _body_rules(contract: Contract, defaults: dict[str, Any]) -> Iterator[Contra
         )
 
 
-def _response_rules(contract: Contract, defaults: dict[str, Any]) -> Iterator[ContractRule]:
+def _response_rules(contract: Contract | MirrorContract, defaults: dict[str, Any]) -> Iterator[ContractRule]:
     origin = contract.spec_path.name
     default = Source(defaults.get("responses", Source.PAGE))
     for role, operation_id in contract.operations.items():
@@ -236,11 +238,11 @@ def _response_rules(contract: Contract, defaults: dict[str, Any]) -> Iterator[Co
                 )
 
 
-def _lifecycle_rules(contract: Contract) -> Iterator[ContractRule]:
+def _lifecycle_rules(contract: Contract | MirrorContract) -> Iterator[ContractRule]:
     lifecycle = contract.lifecycle
     origin = contract.lifecycle_path.name
     source = Source(lifecycle.source)
-    for side in SIDES:
+    for side in contract.sides:
         for state in lifecycle.states:
             if lifecycle.is_terminal(state):
                 continue
@@ -264,6 +266,17 @@ def _lifecycle_rules(contract: Contract) -> Iterator[ContractRule]:
 def _listed_rules(path: Path) -> Iterator[ContractRule]:
     with open(path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}
+    inherit = data.get("inherit")
+    if inherit:  # another rules file's rules, as they are (the mirror takes the provider's)
+        try:
+            source, wanted = path.parent / inherit["from"], list(inherit["ids"])
+        except (KeyError, TypeError):
+            raise ValueError(f"{path}: inherit names a rules file (from) and the ids to take (ids)") from None
+        found = {rule.id: rule for rule in _listed_rules(source)}
+        missing = [rule_id for rule_id in wanted if rule_id not in found]
+        if missing:
+            raise ValueError(f"{path}: inherits rules {source.name} does not list: {', '.join(missing)}")
+        yield from (found[rule_id] for rule_id in wanted)
     for item in data.get("rules", ()):
         try:
             checkable = bool(item.get("checkable", True))

@@ -17,7 +17,7 @@ from typing import Any
 import spec
 from spec import lifecycle as lifecycle_module
 from spec.bodies import BodyShape
-from spec.lifecycle import Lifecycle
+from spec.lifecycle import SIDES, Lifecycle, Side
 
 
 @dataclass(frozen=True)
@@ -298,6 +298,16 @@ class Contract:
 
     def body(self, role: str) -> Body:
         return {"create": self.create, "update": self.update}[role]
+
+    @property
+    def bodies(self) -> tuple[Body, ...]:
+        """The request bodies of the contract, each with rules of its own."""
+        return (self.create, self.update)
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        """The sides whose lifecycle edges are rules of this endpoint: both on the provider."""
+        return SIDES
 
     def example_create(self, mirror_key: str, **overrides: Any) -> dict[str, Any]:
         """The spec's create example (the page's own), under a mirrorKey of the caller's."""

@@ -282,6 +282,53 @@ def test_the_console_shows_a_ticket_and_a_to_button_moves_it(open_page: OpenPage
     assert watch.problems == []
 
 
+def test_the_to_side_panel_advances_the_clock_and_shows_the_steps_and_callbacks(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    from mockserver.testing import TTMirror
+    from mockserver.tu_mirror import create_mirror_app
+
+    mirror_app = create_mirror_app(
+        MockConfig(db=str(tmp_path / "mirror.db"), jwt_secret=DEFAULT_SECRET, role="tu-mirror")
+    )
+    app = create_app(MockConfig(db=str(tmp_path / "tickets.db"), jwt_secret=DEFAULT_SECRET))
+    with served(mirror_app) as mirror_url, served(app) as base:
+        mirror = TTMirror(mirror_url, secret=DEFAULT_SECRET)
+        scenarios = requests.get(f"{base}/_mock/scenarios", timeout=10).json()["scenarios"]
+        ask = next(s for s in scenarios if s["name"] == "ask-for-information")
+        headers = mint(base, "TU-SIDE")
+        ticket_id = open_ticket(base, headers, "INFO-SIDE")
+        mirror.open("INFO-SIDE", ticket_id)
+        page, watch = open_page(base)
+        page.goto(f"{base}/_mock/ui#to-side")
+        expect(page.locator(".clock-now")).to_contain_text("on the wall clock")
+        rows = page.locator(".panel-to-side tr[data-scenario]")
+        expect(rows).to_have_count(len(scenarios))
+        step = page.locator(f"tr.step[data-ticket='{ticket_id}']")
+        expect(step).to_have_attribute("data-status", "pending")
+        expect(step).to_contain_text(ask["name"])
+
+        # The mirror, set through the form; the callbacks of the TO's moves are then listed.
+        page.get_by_label("Mirror tenant").fill("TU-SIDE")
+        page.get_by_label("Mirror URL").fill(mirror_url)
+        page.get_by_role("button", name="Set mirror").click()
+        expect(page.locator("ul.mirrors li[data-tenant='TU-SIDE']")).to_contain_text(mirror_url)
+        page.locator(f"button.advance[data-advance='{ask['after']}']").click()
+        expect(page.locator(".clock .outcome.ok")).to_contain_text(f"{ticket_id} {ask['name']} (fired)")
+        expect(page.locator(".clock-now")).to_contain_text("ahead of the wall clock")
+        expect(step).to_have_attribute("data-status", "fired")
+        callback = page.locator(f"tr.callback[data-ticket='{ticket_id}']")
+        expect(callback).to_have_attribute("data-status", "pending")
+        page.get_by_role("button", name="Deliver due now").click()
+        expect(callback).to_have_attribute("data-status", "delivered")
+        callback.click()
+        expect(page.locator(".panel-to-side tr.exchange")).to_contain_text(ask["then"]["dialog"])
+        expect(page.locator(".panel-to-side ol.attempts")).to_contain_text("200")
+        snapshot(page, "console-to-side")
+        assert mirror.ticket("INFO-SIDE")["baseTroubleTicketState"] == ask["then"]["to"]
+        assert watch.problems == []
+
+
 def test_with_a_secret_of_its_own_the_pages_say_what_they_cannot_do(open_page: OpenPage, tmp_path: Path) -> None:
     app = create_app(MockConfig(db=str(tmp_path / "tickets.db"), jwt_secret=SECRET))
     with served(app) as base:

@@ -54,17 +54,23 @@ def describe(result: RunResult) -> str:
     return "\n".join([*summary_lines(result), *broken])
 
 
+# The tests of the correct mock share its two runs: kept on one worker when the tests run in parallel.
+correct_mock_group = pytest.mark.xdist_group("correct-mock")
+
+
 @pytest.fixture(scope="module", params=[1, 2], ids=["seed-1", "seed-2"])
 def correct_run(request: pytest.FixtureRequest) -> RunResult:
     return run_suite(correct_mock(), seed=request.param, strict=True)
 
 
 @pytest.mark.mutation
+@correct_mock_group
 def test_the_correct_mock_conforms_strictly(correct_run: RunResult) -> None:
     assert correct_run.exit_code == 0, describe(correct_run)
     assert correct_run.failures == 0 and correct_run.warnings == 0
 
 
+@correct_mock_group
 def test_every_contract_rule_is_checked_or_explained(correct_run: RunResult) -> None:
     """With every means given, each rule of the catalogue is checked; the rest say why they cannot be."""
     coverage = summarize(correct_run)

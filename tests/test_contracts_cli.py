@@ -52,6 +52,17 @@ def test_help(command: list[str]) -> None:
             "1 to 8 characters",
         ),
         (["--base-url", "http://127.0.0.1:9", "--token", "t", "--layer", "nonsense"], {}, "invalid choice"),
+        (["--base-url", "http://127.0.0.1:9", "--token", "t", "--tu-hook"], {}, "--tu-hook goes with --mirror"),
+        (
+            ["--base-url", "http://127.0.0.1:9", "--token", "t", "--mirror", "--to-hook"],
+            {},
+            "--to-hook cannot go with --mirror (the mirror's own is --tu-hook)",
+        ),
+        (
+            ["--base-url", "http://127.0.0.1:9", "--token", "t", "--mirror", "--layer", "schema"],
+            {},
+            "the mirror suite has no schema layer",
+        ),
     ],
 )
 def test_usage_errors_exit_2_and_say_why(args: list[str], env: dict[str, str], message: str) -> None:

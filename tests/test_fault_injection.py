@@ -330,7 +330,7 @@ def _bearer() -> dict[str, str]:
 
 
 def _raw_get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {_bearer()['Authorization']}\r\n\r\n".encode()
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {_bearer()['Authorization']}\r\n\r\n".encode()
 
 
 @pytest.mark.server

@@ -82,7 +82,12 @@ def test_console_page_and_every_module_it_imports_are_served(client: FlaskClient
         base = posixpath.dirname(url)
         for target in re.findall(r'from "(\.{1,2}/[^"]+)"', answer.get_data(as_text=True)):
             pending.append(posixpath.normpath(posixpath.join(base, target)))
-    assert {"/_mock/ui/console.js", "/_mock/ui/api.js", "/_mock/ui/panels/tickets.js"} <= seen
+    assert {
+        "/_mock/ui/console.js",
+        "/_mock/ui/api.js",
+        "/_mock/ui/panels/tickets.js",
+        "/_mock/ui/panels/toside.js",
+    } <= seen
     assert _fetch(client, "/_mock/ui/console.css").status_code == 200
 
 

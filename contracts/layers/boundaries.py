@@ -82,6 +82,21 @@ class Probe:
         # The probe's own ticket unless told otherwise: the body's ticketId may be the value under test.
         return client.update(contract.ticket_path(ticket_id or self.ticket()[0]), body, **options)
 
+    def ticket_id_at_limit(self, rule: Rule, value: str, why: str) -> None:
+        """An update's ticketId at its maxLength: no ticket has an id this long, so the body passes
+        validation and meets the not-found answer."""
+        rule.covers.append("ids.unknown-ticket-update")
+        not_found = self.ctx.contract.errors.not_found
+        exchange = self.send(self.valid(**{self.names.ticket_id: value}), ticket_id=value)
+        if rule.expect_status(exchange, 400, why):
+            found = isinstance(exchange.response_json, dict) and not_found in exchange.response_json
+            rule.expect(
+                found,
+                f"{why}: a valid body for an unknown ticket gets {not_found}",
+                exchange,
+                breaks="ids.unknown-ticket-update",
+            )
+
     def expect_accepted(self, rule: Rule, body: dict[str, Any], why: str, **send: Any) -> bool:
         return rule.expect_status(self.send(body, **send), self.accepted_status, why)
 
@@ -171,20 +186,7 @@ def _at_limit(rule: Rule, probe: Probe, field: Field) -> None:
             body = probe.valid(**{names.ticket_id: ticket_id, names.mirror_key: key})
             probe.expect_accepted(rule, body, why, ticket_id=ticket_id)
     elif not probe.is_create and field.name == names.ticket_id:
-        # No ticket has an id this long: the body passes validation and meets the not-found answer.
-        rule.covers.append("ids.unknown-ticket-update")
-        exchange = probe.send(probe.valid(**{names.ticket_id: value}), ticket_id=value)
-        if rule.expect_status(exchange, 400, why):
-            found = (
-                isinstance(exchange.response_json, dict)
-                and probe.ctx.contract.errors.not_found in exchange.response_json
-            )
-            rule.expect(
-                found,
-                f"{why}: a valid body for an unknown ticket gets {probe.ctx.contract.errors.not_found}",
-                exchange,
-                breaks="ids.unknown-ticket-update",
-            )
+        probe.ticket_id_at_limit(rule, value, why)
     else:
         probe.expect_accepted(rule, probe.valid(**{field.name: value}), why)
 

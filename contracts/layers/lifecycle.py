@@ -46,7 +46,7 @@ def run(ctx: Context) -> LayerResult:
 
 
 def sides(ctx: Context) -> tuple[str, ...]:
-    return ("TU", "TO") if ctx.config.to_hook else ("TU",)
+    return ctx.checked_sides()
 
 
 def edge_covers(lifecycle: Any, source: str, target: str, side: str) -> list[str]:

@@ -61,6 +61,16 @@ export const api = {
   lifecycle: () => call("/_mock/lifecycle"),
   lifecycleSvg: () => call("/_mock/lifecycle.svg", { as: "text" }),
   auth: () => call("/_mock/auth"),
+  // The TO side: its clock, scenarios and their steps, the tenants' mirrors and the callbacks to them.
+  clock: () => call("/_mock/clock"),
+  moveClock: (body) => call("/_mock/clock", { method: "POST", body }),
+  scenarios: async () => (await call("/_mock/scenarios")).scenarios,
+  steps: async (limit) => (await call(`/_mock/steps?limit=${encodeURIComponent(limit)}`)).steps,
+  callbacks: async (limit) => (await call(`/_mock/callbacks?limit=${encodeURIComponent(limit)}`)).callbacks,
+  deliverCallbacks: () => call("/_mock/callbacks/deliver?timeout=5", { method: "POST" }),
+  mirrors: async () => (await call("/_mock/mirrors")).mirrors,
+  putMirror: (tenant, body) => call(`/_mock/mirrors/${encodeURIComponent(tenant)}`, { method: "PUT", body }),
+  deleteMirror: (tenant) => call(`/_mock/mirrors/${encodeURIComponent(tenant)}`, { method: "DELETE" }),
   attachmentUrl: (ticketId, id) =>
     `/_mock/tickets/${encodeURIComponent(ticketId)}/attachments/${encodeURIComponent(id)}`,
 

@@ -10,9 +10,9 @@
 // ctx gives: api (api.js: the one client of /_mock), auth (GET /_mock/auth), lifecycle
 // (GET /_mock/lifecycle), notice(text) for a problem a person can act on, go(hash) to move.
 //
-// Panels for faults, scenarios, the clock and callbacks belong here once the mock has control
-// APIs for them: write panels/NAME.js and add it to this list.
+// A panel for faults belongs here once someone writes it: panels/NAME.js, added to this list.
 import { ticketsPanel } from "./tickets.js";
 import { journalPanel } from "./journal.js";
+import { toSidePanel } from "./toside.js";
 
-export const panels = [ticketsPanel, journalPanel];
+export const panels = [ticketsPanel, journalPanel, toSidePanel];
