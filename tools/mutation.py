@@ -98,9 +98,40 @@ def sample(names: list[str], size: int, seed: int) -> list[str]:
     return sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())[:size]
 
 
+# `mutmut run`, less one step: after collecting the stats of every test (which fails unless every test
+# passes), mutmut runs the same tests once more to see them pass; with the stats reused it still does.
+MUTMUT = """
+from mutmut import __main__ as mutmut_main
+
+collected_all = []
+collect = mutmut_main.run_stats_collection
+
+
+def run_stats_collection(runner, tests=None):
+    collect(runner, tests)
+    if not tests:
+        collected_all.append(True)
+
+
+make_runner = mutmut_main.get_mutant_runner
+
+
+def get_mutant_runner(*args, **kwargs):
+    runner = make_runner(*args, **kwargs)
+    clean = runner.run_clean_tests
+    runner.run_clean_tests = lambda **kwargs: 0 if collected_all else clean(**kwargs)
+    return runner
+
+
+mutmut_main.run_stats_collection = run_stats_collection
+mutmut_main.get_mutant_runner = get_mutant_runner
+mutmut_main.cli()
+"""
+
+
 def run_mutmut(names: list[str], budget_s: float, children: int) -> bool:
     """`mutmut run` on these mutants; at the budget it is interrupted (its results so far are kept). True if done."""
-    command = [sys.executable, "-c", "from mutmut.__main__ import cli; cli()", "run", "--max-children", str(children)]
+    command = [sys.executable, "-c", MUTMUT, "run", "--max-children", str(children)]
     process = subprocess.Popen([*command, *names], cwd=ROOT, start_new_session=True)
     try:
         process.wait(timeout=budget_s)
@@ -242,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=45, help="wall-time minutes for running mutants (default 45)")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2, help="mutants run at once")
     parser.add_argument("--report-only", action="store_true", help="score the last run's results, run nothing")
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="run the killed mutants again too (by default a mutant killed stays killed until its function changes)",
+    )
     parser.add_argument("--diffs", action="store_true", help="show each survivor's diff")
     parser.add_argument(
         "--min-score", type=float, default=None, help="exit 1 when the overall score is below (e.g. 90)"
@@ -264,10 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         generate()
     chosen = {m: sample(list(meta(m)["exit_code_by_key"]), per_module, args.seed) for m in modules}
-    names = [n for m in modules for n in chosen[m]]
+    names = [n for m in modules for n in chosen[m] if args.rerun or meta(m)["exit_code_by_key"].get(n) not in KILLED]
     if not args.report_only and names:
         print(
-            f"running {len(names)} mutants ({'all' if not per_module else f'up to {per_module}'} per module)",
+            f"running {len(names)} mutants ({'all' if not per_module else f'up to {per_module}'} per module"
+            f"{'' if args.rerun else ', those killed before left as they are'})",
             flush=True,
         )
         run_mutmut(names, args.budget * 60, args.children)
