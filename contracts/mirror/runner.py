@@ -48,6 +48,7 @@ def run_mirror(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
     client = ApiClient(
         config.base_url,
         tokens,
+        names=contract.names,
         keys=MirrorKeys(config.mirror_key_prefix),
         budget=CreationBudget(config.max_creates),
         adapter=adapter,
