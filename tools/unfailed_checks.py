@@ -4,9 +4,11 @@ A check no fault can fail is a check we cannot trust: it may have stopped checki
 This runs every fault against its layer (as `tests/test_contract_suite.py` does), records where
 in `contracts/` each violation was found, and lists the checks (each `expect`, `expect_status`,
 `expect_rejected`, `violate`, and each `raise` of a breach) that none of them reached. About as
-long as the fault tests (a few minutes); `--layer NAME` for one layer.
+long as the fault tests (a few minutes); `--layer NAME` for one layer. `--mirror` does the same
+for the mirror suite (`contracts/mirror/`) and the faults of `tests/mirror_faults.py`.
 
     .venv/bin/python -m tools.unfailed_checks
+    .venv/bin/python -m tools.unfailed_checks --mirror
 """
 
 from __future__ import annotations
@@ -52,12 +54,18 @@ def record_sites(hits: dict[tuple[str, int], set[str]], fault: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.unfailed_checks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--layer", action="append", default=[], help="only the faults of this layer (repeatable)")
+    parser.add_argument("--mirror", action="store_true", help="the mirror suite and tests/mirror_faults.py")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
     from contracts.results import Rule
-    from tests.faults import FAULTS
-    from tests.test_contract_suite import run_suite
+
+    if args.mirror:
+        from tests.mirror_faults import MIRROR_FAULTS as FAULTS
+        from tests.test_mirror_suite import run_mirror as run_suite
+    else:
+        from tests.faults import FAULTS  # type: ignore[assignment]
+        from tests.test_contract_suite import run_suite  # type: ignore[assignment]
 
     hits: dict[tuple[str, int], set[str]] = defaultdict(set)
     current = {"fault": ""}
@@ -73,10 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     for n, fault in enumerate(faults, 1):
         current["fault"] = fault.name
         print(f"[{n}/{len(faults)}] {fault.layer}: {fault.name}", file=sys.stderr, flush=True)
-        run_suite(fault.build(), layers=(fault.layer,), **fault.options)
+        run_suite(fault.build(), layers=(fault.layer,), **getattr(fault, "options", {}))
 
-    files = [CHECKS / "checks.py", CHECKS / "verdicts.py"] if "schema" in layers else []
-    files += [CHECKS / "layers" / f"{layer}.py" for layer in layers]
+    if args.mirror:
+        files = [CHECKS / "mirror" / "layers.py"]
+    else:
+        files = [CHECKS / "checks.py", CHECKS / "verdicts.py"] if "schema" in layers else []
+        files += [CHECKS / "layers" / f"{layer}.py" for layer in layers]
     unfailed = {site: line for site, line in check_sites(files).items() if site not in hits}
     print(f"{len(unfailed)} checks of {', '.join(layers)} that no fault fails:")
     for (path, line), text in sorted(unfailed.items()):
