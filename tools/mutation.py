@@ -135,6 +135,8 @@ def run_mutmut(names: list[str], budget_s: float, children: int) -> bool:
     process = subprocess.Popen([*command, *names], cwd=ROOT, start_new_session=True)
     try:
         process.wait(timeout=budget_s)
+        if process.returncode != 0:
+            print(f"\nmutmut stopped with exit code {process.returncode} (its output is above)", flush=True)
         return process.returncode == 0
     except subprocess.TimeoutExpired:
         print(f"\nwall-time budget of {budget_s / 60:.0f} min reached: stopping mutmut", flush=True)
