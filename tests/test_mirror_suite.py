@@ -84,7 +84,7 @@ def test_every_rule_of_the_mirror_is_checked_or_explained(correct_run: RunResult
 @pytest.mark.mutation
 @pytest.mark.parametrize("fault", MIRROR_FAULTS, ids=[fault.name for fault in MIRROR_FAULTS])
 def test_each_mirror_fault_fails_the_run_in_its_layer_naming_the_rule(fault: MirrorFault) -> None:
-    result = run_mirror(fault.build(), layers=(fault.layer,))
+    result = run_mirror(fault.build(), layers=(fault.layer,), **fault.options)
     assert result.exit_code == 1, f"{fault.bug}: the run did not fail\n{describe(result)}"
     named = {v.breaks for rule in result.layer(fault.layer).rules for v in rule.violations if v.binding}
     assert fault.breaks in named, f"{fault.bug}: {fault.layer} did not report {fault.breaks}\n{describe(result)}"
