@@ -1447,6 +1447,11 @@ def _get_names_another_ticket() -> Flask:
             _set_json(response, answer)
         return response
 
+    return _holding_red_1(app)
+
+
+def _holding_red_1(app: Flask) -> Flask:
+    """`app` with one ticket, RED-1, opened by TU-A (what a read-only run is pointed at)."""
     created = app.test_client().post(
         CONTRACT.collection_path,
         json=CONTRACT.example_create("RO-1"),
@@ -1481,6 +1486,49 @@ FAULTS += [
         "read.reflects-create",
         "GET answers RED-1 as RED-01 (seen by a read-only run on RED-1)",
         _get_names_another_ticket,
+        {"read_only": True, "ticket_ids": ("RED-1",)},
+    ),
+]
+
+
+class LatestMirrorKeyWins(TicketStore):
+    """A mirrorKey names one ticket: a newer ticket with the same key, any tenant's, hides the older one."""
+
+    def get(self, tenant: str, seq: int) -> Ticket | None:
+        ticket = super().get(tenant, seq)
+        if ticket is None:
+            return None
+        newer = [e for e in self.history() if e.ticket.mirror_key == ticket.mirror_key and e.ticket.seq > seq]
+        return None if newer else ticket
+
+
+def _get_answers_as_created() -> Flask:
+    """A mock holding one ticket (RED-1, for a read-only run) whose GET answers 201, the create's status."""
+    app = create_app(CONFIG)
+
+    @app.after_request
+    def fault(response: Response) -> Response:
+        if request.method == "GET" and response.status_code == 200 and request.path.startswith(ITEM_PREFIX):
+            response.status_code = 201
+        return response
+
+    return _holding_red_1(app)
+
+
+FAULTS += [
+    Fault(
+        "mirror-key-hides-the-owners-ticket",
+        "auth",
+        "tenancy.mirror-key-per-tenant",
+        "a create with another tenant's mirrorKey opens a ticket and that tenant's ticket is gone",
+        store_of(LatestMirrorKeyWins),
+    ),
+    Fault(
+        "get-answers-201",
+        "roundtrip",
+        "read.200",
+        "GET of a ticket answers 201, the create's status (seen by a read-only run on RED-1)",
+        _get_answers_as_created,
         {"read_only": True, "ticket_ids": ("RED-1",)},
     ),
 ]
