@@ -1,7 +1,9 @@
 """Edges that mutation testing (make mutation) found no test holding: limits at exactly their value.
 
 Each test fails on a mutant that survived: the body size limit taken as `>=`, a cached token
-still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side.
+still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side; a
+preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
+mangled, a spec without `info` refused.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 import io
 import json
 import time
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+import spec
 from mockserver import MockConfig, create_app
 from spec import lifecycle as lifecycle_module
-from tests.support import SECRET, auth, create_body, token
+from tests.support import SECRET, Api, auth, create_body, token
 
 LIMIT = 4096
 
@@ -98,3 +102,53 @@ def test_a_route_for_some_sides_takes_only_their_edges(source: str, target: str,
     assert all(edge.side in sides for edge in route)
     assert [edge.source for edge in route[:1]] in ([], [source]) and (not route or route[-1].target == target)
     assert all(a.target == b.source for a, b in zip(route, route[1:], strict=False))
+
+
+# -- what a browser, the pages and the control API are told --------------------------------------
+
+ORIGIN = "http://localhost:5173"
+
+
+def test_a_preflight_lists_each_method_of_the_api_once_with_options() -> None:
+    app = create_app(MockConfig(jwt_secret=SECRET, cors_origins=(ORIGIN,)))
+    preflight = app.test_client().options(
+        "/troubleTicket", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PATCH"}
+    )
+    document = spec.load_openapi()
+    methods = {m.upper() for item in document["paths"].values() for m in item if m in ("get", "post", "patch")}
+    allowed = preflight.headers["Access-Control-Allow-Methods"].split(", ")
+    assert allowed == sorted(methods | {"OPTIONS"})
+
+
+def test_on_the_development_secret_the_pages_say_anyone_can_mint_a_token() -> None:
+    auth_info = create_app(MockConfig()).test_client().get("/_mock/auth").get_json()
+    assert auth_info["message"] == (
+        "This mock signs and checks tokens with its development secret, so this page can mint one "
+        "for any tenant (POST /_mock/token). Anyone who reaches the mock can do the same."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "sent_as"),
+    [
+        ("ONT trace 7.pcap", "ONT trace 7.pcap"),  # spaces kept
+        ('report "v2".txt', "report _v2_.txt"),  # a quote would end the header's filename
+        ("a\\b.txt", "a_b.txt"),
+        ("façade.jpg", "fa_ade.jpg"),  # outside ASCII
+        ("tab\there.txt", "tab_here.txt"),
+    ],
+)
+def test_a_downloaded_attachment_is_named_in_printable_ascii(tu: Api, name: str, sent_as: str) -> None:
+    attachment = {"content": "cGhvdG8=", "name": name, "mimeType": "text/plain"}
+    ticket_id, _ = tu.open_ticket(attachments=[attachment])
+    (stored,) = tu.client.get(f"/_mock/tickets/{ticket_id}").get_json()["history"][0]["attachments"]
+    download = tu.client.get(f"/_mock/tickets/{ticket_id}/attachments/{stored['id']}")
+    assert download.data == b"photo"
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{sent_as}"'
+
+
+def test_a_spec_without_info_reads_the_shipped_lifecycle(tmp_path: Path) -> None:
+    document = {k: v for k, v in spec.load_openapi().items() if k != "info"}
+    assert spec.lifecycle_path_of(document, tmp_path / "openapi.yaml") == spec.LIFECYCLE_PATH
+    named = {**document, "info": {"x-lifecycle": "mine.yaml"}}
+    assert spec.lifecycle_path_of(named, tmp_path / "openapi.yaml") == (tmp_path / "mine.yaml").resolve()
