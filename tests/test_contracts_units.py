@@ -229,6 +229,9 @@ def test_verdicts_name_the_rules_a_body_breaks() -> None:
         "errors.exactly-one-key"
     ]
     assert verdicts.answer_violations("create", 415, "<html>") == ["create.415.body"]
+    # One exception key and nothing more, but no message: the body is wrong, not its keys.
+    assert verdicts.answer_violations("create", 400, {"illegalArgumentException": 400}) == ["create.400.body"]
+    assert verdicts.answer_violations("create", 400, {"error": "x"}) == ["create.400.body"]
 
 
 @pytest.mark.parametrize(
@@ -296,6 +299,13 @@ def test_the_verdict_says_what_was_skipped_and_how_to_check_it() -> None:
     assert "1 skipped (1 need: set $TT_TOKEN_B)" in line and "1 warning" in line
 
 
+def test_a_run_with_every_rule_passed_conforms() -> None:
+    layer = LayerRun("boundaries", "Boundaries", CATALOGUE)
+    layer.add(layer.new_rule("create.json.ok", "fine", ["create.troubleType.maxLength"]))
+    result = RunResult(base_url="http://h", seed=5, layers=[layer.finish()], catalogue=CATALOGUE, options={}, replay={})
+    assert verdict(result) == "CONFORMS: 1 rules, 0 warnings"
+
+
 def test_coverage_follows_the_rules_each_check_covers() -> None:
     coverage = {entry.rule.id: entry for entry in summarize(_result()).rules}
     assert coverage["create.dialog.maxLength"].status is Coverage.FAILED
@@ -314,6 +324,7 @@ def test_junit_has_one_test_case_per_rule_with_its_source(tmp_path: Path) -> Non
     layers = [suite for suite in root if suite.get("name") != "contract-coverage"]
     cases = [case for suite in layers for case in suite.iter("testcase")]
     assert len(cases) == 4 and root.get("failures") == "1"
+    assert root.get("tests") == "4" and [suite.get("tests") for suite in layers] == ["3", "1"]
     properties = {p.get("name"): p.get("value") for p in cases[0].iter("property")}
     assert properties["source"] == "page" and properties["covers"] == "create.dialog.maxLength"
     failure = cases[0].find("failure")
