@@ -140,12 +140,14 @@ def run_mutmut(names: list[str], budget_s: float, children: int) -> bool:
         return process.returncode == 0
     except subprocess.TimeoutExpired:
         print(f"\nwall-time budget of {budget_s / 60:.0f} min reached: stopping mutmut", flush=True)
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        # mutmut keeps each result as it comes; it may not stop on an interrupt while mutants run.
+        for stop, grace in ((signal.SIGINT, 20), (signal.SIGTERM, 20), (signal.SIGKILL, None)):
+            os.killpg(process.pid, stop)
+            try:
+                process.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
         return False
 
 
