@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from flask.testing import FlaskClient
 
 import spec
 from mockserver import MockConfig, create_app
+from mockserver.journal import FileJournal
 from spec import lifecycle as lifecycle_module
 from tests.support import SECRET, Api, auth, create_body, token
 
@@ -152,3 +154,18 @@ def test_a_spec_without_info_reads_the_shipped_lifecycle(tmp_path: Path) -> None
     assert spec.lifecycle_path_of(document, tmp_path / "openapi.yaml") == spec.LIFECYCLE_PATH
     named = {**document, "info": {"x-lifecycle": "mine.yaml"}}
     assert spec.lifecycle_path_of(named, tmp_path / "openapi.yaml") == (tmp_path / "mine.yaml").resolve()
+
+
+def test_a_worker_keeps_journaling_after_another_worker_rotated_the_file(tmp_path: Path) -> None:
+    """Two workers share the journal file; the one that did not rotate it notices and writes to the new one."""
+    path = str(tmp_path / "tickets.db.journal")
+    first, second = FileJournal(path, 2), FileJournal(path, 2)  # room for 2 entries: rotates past 32 KiB
+    second.record({"n": "second-0"})
+    padding = "x" * 1200
+    for n in range(32):  # the 32nd write checks the size and rotates
+        first.record({"n": f"first-{n}", "pad": padding})
+    assert os.path.exists(path + ".1")
+    for n in range(1, 33):  # its 32nd write sees the file moved
+        second.record({"n": f"second-{n}"})
+    second.record({"n": "second-last"})
+    assert [e["n"] for e in FileJournal(path, 2).newest()] == ["second-last", "second-32"]
