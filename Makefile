@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8080
 ARGS ?=
 
-.PHONY: venv mock test lint format bench bench-scale contract-bench clean lifecycle-svg screenshots
+.PHONY: venv mock test lint format bench bench-scale contract-bench clean lifecycle-svg screenshots mutation
 
 venv: $(STAMP)
 
@@ -49,5 +49,11 @@ lifecycle-svg: venv
 screenshots: venv
 	TT_README_SCREENSHOTS=1 $(BIN)/python -m pytest -q -m browser
 
+# Mutation score of spec/, mockserver/ and contracts/ (tools/mutation.py): the modules changed since the
+# merge base with main; MUTATION_ARGS='--all' for every module, '--since REF', '--per-module 0', '--budget MIN'.
+MUTATION_ARGS ?=
+mutation: venv
+	$(BIN)/python -m tools.mutation $(MUTATION_ARGS)
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports .schemathesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis reports .schemathesis mutants

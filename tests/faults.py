@@ -38,6 +38,7 @@ class Fault:
     breaks: str  # the contract rule its report must name
     bug: str
     build: Callable[[], Flask]
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # of the run that must find it
 
 
 def correct_mock() -> Flask:
@@ -1076,5 +1077,458 @@ FAULTS = [
         "http.malformed-json",
         "malformed JSON gets 422, not 400",
         requests_intercepted(_malformed_json_422),
+    ),
+]
+
+
+# -- faults that make mutation testing's survivors fail (issue 14): each is the only fault that
+# a check of the suite catches, so a check weakened to let it through is seen.
+
+
+def _refusal_names_only_the_target(response: Response) -> None:
+    message = CONTRACT.errors.message(_json_of(response))
+    sent = _sent()
+    if response.status_code == 400 and message is not None and message.startswith(NAMES.state):
+        target = sent.get(NAMES.state) if isinstance(sent, dict) else None
+        _set_json(response, {CONTRACT.errors.illegal_argument: f"{NAMES.state}: a move to {target} is not allowed"})
+
+
+def _field_beside_the_400_message(response: Response) -> None:
+    answer = _json_of(response)
+    if response.status_code == 400 and isinstance(answer, dict):
+        _set_json(response, {**answer, "field": "unknown"})
+
+
+def _required_names_sorted(response: Response) -> None:
+    message = CONTRACT.errors.message(_json_of(response))
+    named = CONTRACT.required_message.parse(message) if message is not None else None
+    if response.status_code == 400 and named and len(named) > 1:
+        _set_json(response, {CONTRACT.errors.illegal_argument: CONTRACT.required_message.format(sorted(named))})
+
+
+def _clear_without_close_out_is_a_dialog_update() -> Response | None:
+    """A TU's PATCH into CLEARED without the close-out fields is taken as a dialog: 200, nothing moves."""
+    sent = _sent()
+    entry = CONTRACT.lifecycle.requires_on_entry.get("CLEARED", ())
+    if request.method == "PATCH" and isinstance(sent, dict) and sent.get(NAMES.state) == "CLEARED":
+        if any(sent.get(name) is None for name in entry):
+            answer = {NAMES.ticket_id: sent.get(NAMES.ticket_id), NAMES.dialog: sent.get(NAMES.dialog)}
+            return Response(json.dumps(answer), 200, mimetype="application/json")
+    return None
+
+
+FAULTS += [
+    Fault(
+        "refusal-names-only-the-target",
+        "lifecycle",
+        "lifecycle.refusal-names-states",
+        "a refused move names the state asked for, not the ticket's own",
+        answers_rewritten(_refusal_names_only_the_target),
+    ),
+    Fault(
+        "field-beside-the-400-message",
+        "schema",
+        "errors.exactly-one-key",
+        "400 bodies carry a 'field' key besides the exception (other 4xx do not)",
+        answers_rewritten(_field_beside_the_400_message),
+    ),
+    Fault(
+        "required-names-sorted",
+        "boundaries",
+        "body.required-fields-message",
+        "'required fields:' names the missing fields in alphabetical order, not the spec's",
+        answers_rewritten(_required_names_sorted),
+    ),
+    Fault(
+        "tu-clear-without-close-out-is-a-dialog",
+        "lifecycle",
+        "lifecycle.entry.CLEARED",
+        "the TU asking for CLEARED without the close-out fields gets 200 and nothing moves (only random walks try it)",
+        requests_intercepted(_clear_without_close_out_is_a_dialog_update),
+        {"max_examples": 50},  # ten walks: the two of the default run may not try it
+    ),
+]
+
+
+# -- faults for the checks of the suite that no fault failed (found by tools/unfailed_checks.py)
+
+
+def _tenant_of_request() -> str | None:
+    header = request.headers.get("Authorization", "")
+    try:
+        return jwt.decode(header.partition(" ")[2], options={"verify_signature": False}).get("sub")
+    except jwt.InvalidTokenError:
+        return None
+
+
+def _foreign_ticket_named_as_foreign() -> Flask:
+    """Another tenant's ticket gets 404 with a body of its own: the reader learns that it exists."""
+    app = create_app(CONFIG)
+    store = app.extensions["mockserver"].store
+
+    @app.after_request
+    def fault(response: Response) -> Response:
+        seq = CONTRACT.ticket_ids.sequence(request.path.removeprefix(ITEM_PREFIX))
+        if request.method == "GET" and response.status_code == 404 and seq is not None:
+            if any(entry.ticket.seq == seq for entry in store.history()):
+                _set_json(response, {CONTRACT.errors.illegal_argument: "this ticket belongs to another operator"})
+        return response
+
+    return app
+
+
+class MirrorKeyAnswersTheOwnersTicket(TicketStore):
+    """A create with a key another tenant used answers that tenant's ticket (an idempotent create across tenants)."""
+
+    def create(self, *, tenant: str, mirror_key: str, **fields: Any) -> Ticket:
+        for entry in self.history():
+            if entry.ticket.mirror_key == mirror_key and entry.ticket.tenant != tenant:
+                return entry.ticket
+        return super().create(tenant=tenant, mirror_key=mirror_key, **fields)
+
+
+def _repeated_mirror_key_unnamed(response: Response) -> None:
+    sent = _sent()
+    message = CONTRACT.errors.message(_json_of(response))
+    key = sent.get(NAMES.mirror_key) if isinstance(sent, dict) else None
+    if request.method == "POST" and response.status_code == 400 and message and isinstance(key, str) and key in message:
+        _set_json(response, {CONTRACT.errors.illegal_argument: f"{NAMES.mirror_key}: already used"})
+
+
+def _incomplete_attachments_dropped() -> Flask:
+    """An attachment lacking a required field is dropped without a word, and the rest accepted."""
+    app = create_app(CONFIG)
+    required = tuple(CONTRACT.create.properties[NAMES.attachments]["items"].get("required", ()))
+
+    @app.before_request
+    def drop() -> None:
+        sent = _sent()
+        if (
+            request.method in ("POST", "PATCH")
+            and isinstance(sent, dict)
+            and isinstance(sent.get(NAMES.attachments), list)
+        ):
+            kept = [a for a in sent[NAMES.attachments] if not isinstance(a, dict) or all(k in a for k in required)]
+            request._cached_data = json.dumps({**sent, NAMES.attachments: kept}).encode()  # type: ignore[attr-defined]
+
+    return app
+
+
+def _nested_paths_without_index(response: Response) -> None:
+    message = CONTRACT.errors.message(_json_of(response))
+    named = CONTRACT.required_message.parse(message) if message is not None else None
+    if response.status_code == 400 and named and any("[" in name for name in named):
+        bare = [name.rsplit(".", 1)[-1] for name in named]
+        _set_json(response, {CONTRACT.errors.illegal_argument: CONTRACT.required_message.format(bare)})
+
+
+class ReopenNotApplied(TicketStore):
+    """Answers the TU's reopen of a CLEARED ticket as done, and leaves it CLEARED."""
+
+    def update(self, tenant: str, seq: int | None, decide: Callable[[Ticket | None], Change]) -> Ticket:
+        def sticky(ticket: Ticket | None) -> Change:
+            change = decide(ticket)
+            if ticket is not None and ticket.state == "CLEARED" and change.state == CONTRACT.lifecycle.initial:
+                return dataclasses.replace(change, state="CLEARED")
+            return change
+
+        return super().update(tenant, seq, sticky)
+
+
+def _unknown_paths_are_400() -> Response | None:
+    path = request.path
+    known = path == CONTRACT.collection_path or (path.startswith(ITEM_PREFIX) and "/" not in path[len(ITEM_PREFIX) :])
+    if not known and not path.startswith(("/_mock", "/openapi", "/docs")):
+        return _error(CONTRACT.errors.illegal_argument, f"unknown resource {path}")
+    return None
+
+
+def _drop_on_non_ascii_path() -> Response | None:
+    if not request.path.isascii():
+        request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        return Response(b"", 500)
+    return None
+
+
+def _get_answers_a_list(response: Response) -> None:
+    answer = _json_of(response)
+    if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict):
+        _set_json(response, [answer])
+
+
+def _date_times_in_another_offset(response: Response) -> None:
+    import datetime
+
+    answer = _json_of(response)
+    if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict):
+        for name, value in answer.items():
+            if isinstance(value, str) and value.endswith("Z") and "T" in value:
+                try:
+                    instant = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    continue
+                answer[name] = instant.astimezone(datetime.timezone(datetime.timedelta(hours=1))).isoformat()
+        _set_json(response, answer)
+
+
+def _first_read_after_a_multipart_write_not_found() -> Flask:
+    """A multipart write lands on a replica the next read does not see yet."""
+    app = create_app(CONFIG)
+    lagging: set[str] = set()
+
+    @app.after_request
+    def fault(response: Response) -> Response:
+        answer = _json_of(response)
+        if (
+            request.mimetype == "multipart/form-data"
+            and response.status_code in (200, 201)
+            and isinstance(answer, dict)
+        ):
+            lagging.add(str(answer.get(NAMES.ticket_id)))
+        elif request.method == "GET" and request.path.removeprefix(ITEM_PREFIX) in lagging:
+            lagging.discard(request.path.removeprefix(ITEM_PREFIX))
+            response.status_code = 404
+            _set_json(response, {CONTRACT.errors.not_found: "no such ticket"})
+        return response
+
+    return app
+
+
+def _id_mismatch_as_text() -> Response | None:
+    sent = _sent()
+    if request.method == "PATCH" and isinstance(sent, dict) and request.path.startswith(ITEM_PREFIX):
+        if sent.get(NAMES.ticket_id) not in (None, request.path.removeprefix(ITEM_PREFIX)):
+            return Response("Bad Request: ids differ", 400, mimetype="text/plain")
+    return None
+
+
+FAULTS += [
+    Fault(
+        "foreign-ticket-named-as-foreign",
+        "auth",
+        "tenancy.read",
+        "another tenant's ticket gets 404 saying it is another operator's, not the not-found body",
+        _foreign_ticket_named_as_foreign,
+    ),
+    Fault(
+        "mirror-key-answers-the-owners-ticket",
+        "auth",
+        "tenancy.mirror-key-per-tenant",
+        "a create with another tenant's mirrorKey answers 201 with that tenant's ticket",
+        store_of(MirrorKeyAnswersTheOwnersTicket),
+    ),
+    Fault(
+        "repeated-mirror-key-unnamed",
+        "auth",
+        "ids.repeated-mirror-key",
+        "a repeated mirrorKey is refused without naming the ticket it opened",
+        answers_rewritten(_repeated_mirror_key_unnamed),
+    ),
+    Fault(
+        "patch-unknown-is-404-at-max-length",
+        "boundaries",
+        "update.ticketId.maxLength",
+        "an update of an unknown ticket (an id at its maxLength) gets 404, not 400 objectNotFoundException",
+        answers_rewritten(_patch_unknown_is_404),
+    ),
+    Fault(
+        "incomplete-attachments-dropped",
+        "boundaries",
+        "create.attachments[].name.required",
+        "an attachment without its name or content is dropped without a word and the ticket accepted",
+        _incomplete_attachments_dropped,
+    ),
+    Fault(
+        "nested-paths-without-index",
+        "boundaries",
+        "body.nested-field-paths",
+        "a missing attachment field is named bare ('name'), not 'attachments[0].name'",
+        answers_rewritten(_nested_paths_without_index),
+        {"strict": True},  # the path's spelling is the mock's own choice: a warning otherwise
+    ),
+    Fault(
+        "tu-may-not-reopen",
+        "lifecycle",
+        "lifecycle.TU.CLEARED->OPENACTIVE",
+        "the TU's reopen of a CLEARED ticket is refused",
+        lifecycle_changed(
+            transitions=lambda true: tuple(
+                t
+                for t in true.transitions
+                if not (t.side == "TU" and (t.source, t.target) == ("CLEARED", "OPENACTIVE"))
+            )
+        ),
+    ),
+    Fault(
+        "reopen-answered-not-applied",
+        "lifecycle",
+        "lifecycle.TU.CLEARED->OPENACTIVE",
+        "the TU's reopen answers 200 and the ticket stays CLEARED",
+        store_of(ReopenNotApplied),
+    ),
+    Fault(
+        "unknown-paths-are-400",
+        "protocol",
+        "http.unknown-path",
+        "a path the API does not have gets 400, not 404",
+        requests_intercepted(_unknown_paths_are_400),
+    ),
+    Fault(
+        "drops-on-non-ascii-id",
+        "protocol",
+        "http.answers-every-request",
+        "a ticket id with non-ASCII letters has its connection dropped",
+        requests_intercepted(_drop_on_non_ascii_path),
+    ),
+    Fault(
+        "get-answers-a-list",
+        "roundtrip",
+        "read.reflects-create",
+        "GET answers the ticket inside a one-element list",
+        answers_rewritten(_get_answers_a_list),
+    ),
+    Fault(
+        "date-times-in-another-offset",
+        "roundtrip",
+        "read.date-time-as-sent",
+        "GET gives date-times at +01:00: the same instants, not the text sent",
+        answers_rewritten(_date_times_in_another_offset),
+        {"strict": True},  # the text of a date-time is the mock's own choice: a warning otherwise
+    ),
+    Fault(
+        "first-read-after-multipart-write-not-found",
+        "roundtrip",
+        "read.200",
+        "the first GET after a multipart create or update gets 404",
+        _first_read_after_a_multipart_write_not_found,
+    ),
+    Fault(
+        "id-mismatch-as-text",
+        "roundtrip",
+        "ids.path-body-match",
+        "an update whose body ticketId is not the path's gets 400 as plain text",
+        requests_intercepted(_id_mismatch_as_text),
+    ),
+    Fault(
+        "get-answer-without-state-in-roundtrip",
+        "roundtrip",
+        "read.200.required",
+        "GET answers lack baseTroubleTicketState (as get-answer-without-state, seen by the roundtrip layer)",
+        answers_rewritten(_get_without_state),
+    ),
+    Fault(
+        "drops-patch-connections-under-schemathesis",
+        "schema",
+        "http.answers-every-request",
+        "every PATCH has its connection dropped (as drops-patch-connections, seen by the schema layer)",
+        requests_intercepted(_drop_patch_connections),
+    ),
+]
+
+
+def _repeated_mirror_key_409(response: Response) -> None:
+    sent = _sent()
+    message = CONTRACT.errors.message(_json_of(response))
+    key = sent.get(NAMES.mirror_key) if isinstance(sent, dict) else None
+    if request.method == "POST" and response.status_code == 400 and message and isinstance(key, str) and key in message:
+        response.status_code = 409
+
+
+def _get_names_another_ticket() -> Flask:
+    """A mock holding one ticket (RED-1, for a read-only run) whose GET names it with its digits padded."""
+    app = create_app(CONFIG)
+
+    @app.after_request
+    def fault(response: Response) -> Response:
+        answer = _json_of(response)
+        if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict):
+            ticket_id = str(answer.get(NAMES.ticket_id, ""))
+            answer[NAMES.ticket_id] = ticket_id.replace(CONTRACT.ticket_ids.prefix, CONTRACT.ticket_ids.prefix + "0", 1)
+            _set_json(response, answer)
+        return response
+
+    return _holding_red_1(app)
+
+
+def _holding_red_1(app: Flask) -> Flask:
+    """`app` with one ticket, RED-1, opened by TU-A (what a read-only run is pointed at)."""
+    created = app.test_client().post(
+        CONTRACT.collection_path,
+        json=CONTRACT.example_create("RO-1"),
+        headers={"Authorization": f"Bearer {_token_for('TU-A')}"},
+    )
+    assert created.status_code == 201, created.get_json()
+    return app
+
+
+def _token_for(tenant: str) -> str:
+    return jwt.encode({"sub": tenant}, SECRET, algorithm="HS256")
+
+
+FAULTS += [
+    Fault(
+        "required-names-sorted-on-entry",
+        "lifecycle",
+        "body.required-fields-message",
+        "'required fields:' names the missing close-out fields in alphabetical order (as required-names-sorted)",
+        answers_rewritten(_required_names_sorted),
+    ),
+    Fault(
+        "repeated-mirror-key-409",
+        "auth",
+        "ids.repeated-mirror-key",
+        "a repeated mirrorKey gets 409 Conflict, not the page's 400",
+        answers_rewritten(_repeated_mirror_key_409),
+    ),
+    Fault(
+        "get-names-another-ticket",
+        "roundtrip",
+        "read.reflects-create",
+        "GET answers RED-1 as RED-01 (seen by a read-only run on RED-1)",
+        _get_names_another_ticket,
+        {"read_only": True, "ticket_ids": ("RED-1",)},
+    ),
+]
+
+
+class LatestMirrorKeyWins(TicketStore):
+    """A mirrorKey names one ticket: a newer ticket with the same key, any tenant's, hides the older one."""
+
+    def get(self, tenant: str, seq: int) -> Ticket | None:
+        ticket = super().get(tenant, seq)
+        if ticket is None:
+            return None
+        newer = [e for e in self.history() if e.ticket.mirror_key == ticket.mirror_key and e.ticket.seq > seq]
+        return None if newer else ticket
+
+
+def _get_answers_as_created() -> Flask:
+    """A mock holding one ticket (RED-1, for a read-only run) whose GET answers 201, the create's status."""
+    app = create_app(CONFIG)
+
+    @app.after_request
+    def fault(response: Response) -> Response:
+        if request.method == "GET" and response.status_code == 200 and request.path.startswith(ITEM_PREFIX):
+            response.status_code = 201
+        return response
+
+    return _holding_red_1(app)
+
+
+FAULTS += [
+    Fault(
+        "mirror-key-hides-the-owners-ticket",
+        "auth",
+        "tenancy.mirror-key-per-tenant",
+        "a create with another tenant's mirrorKey opens a ticket and that tenant's ticket is gone",
+        store_of(LatestMirrorKeyWins),
+    ),
+    Fault(
+        "get-answers-201",
+        "roundtrip",
+        "read.200",
+        "GET of a ticket answers 201, the create's status (seen by a read-only run on RED-1)",
+        _get_answers_as_created,
+        {"read_only": True, "ticket_ids": ("RED-1",)},
     ),
 ]

@@ -36,6 +36,7 @@ class MirrorFault:
     breaks: str  # the contract rule its report must name
     bug: str
     build: Callable[[], Flask]
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # of the run that must find it
 
 
 def correct_mirror() -> Flask:
@@ -266,6 +267,156 @@ def _not_required(name: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _key_of_path() -> str | None:
+    """The mirrorKey a request's path names, if it names one."""
+    prefix = "/troubleTicket/"
+    rest = request.path[len(prefix) :] if request.path.startswith(prefix) else ""
+    return rest if rest and "/" not in rest else None
+
+
+def _known(key: str) -> bool:
+    from flask import current_app
+
+    return current_app.extensions["mockserver"].service._get(key) is not None
+
+
+def _answer_edited(
+    method: str, status: int, edit: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Callable[[Response], None]:
+    """Rewrites the JSON answers of `method` with this status on the API."""
+
+    def rewrite(response: Response) -> None:
+        answer = _json_of(response)
+        if _on_api(method) and response.status_code == status and isinstance(answer, dict):
+            response.set_data(json.dumps(edit(answer)))
+
+    return rewrite
+
+
+def _without(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda answer: {k: v for k, v in answer.items() if k != name}
+
+
+def _not_found_as_number(response: Response) -> None:
+    answer = _json_of(response)
+    if _on_api("GET") and response.status_code == 404 and isinstance(answer, dict) and NOT_FOUND in answer:
+        response.set_data(json.dumps({NOT_FOUND: 404}))
+
+
+def _not_found_empty(response: Response) -> None:
+    if _on_api("GET") and response.status_code == 404:
+        response.set_data(b"{}")
+
+
+def _reading_is_202(response: Response) -> None:
+    if _on_api("GET") and response.status_code == 200:
+        response.status_code = 202  # "accepted, still mirroring"
+
+
+def _updated_reads_202() -> Callable[[], Flask]:
+    """GET of a ticket the TO updated answers 202 while the mirror 'syncs' it."""
+
+    def build() -> Flask:
+        app = create_mirror_app(CONFIG)
+        updated: set[str] = set()
+
+        def note(response: Response) -> Response:
+            key = _key_of_path()
+            if key is not None and _on_api("PATCH") and response.status_code == 200:
+                updated.add(key)
+            elif key in updated and _on_api("GET") and response.status_code == 200:
+                response.status_code = 202
+            return response
+
+        app.after_request(note)
+        return app
+
+    return build
+
+
+def _update_answers_204(response: Response) -> None:
+    if _on_api("PATCH") and response.status_code == 200:
+        response.status_code = 204
+        response.set_data(b"")
+
+
+def _ids_refused_as_text(response: Response) -> None:
+    answer = _json_of(response)
+    message = answer.get(ILLEGAL, "") if isinstance(answer, dict) else ""
+    if _on_api("PATCH") and response.status_code == 400 and ("mirrorKey" in message or "ticketId" in message):
+        response.set_data(message.encode())
+        response.mimetype = "text/plain"
+
+
+def _foreign_key_409() -> Response | None:
+    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    key = _key_of_path()
+    if _on_api("PATCH") and key and isinstance(body, dict) and body.get("mirrorKey") not in (None, key):
+        return Response(json.dumps({ILLEGAL: "mirrorKey: another ticket's"}), 409, mimetype="application/json")
+    return None
+
+
+def _unknown_update_404() -> Response | None:
+    key = _key_of_path()
+    if _on_api("PATCH") and key and not _known(key):
+        return Response(json.dumps({NOT_FOUND: f"no ticket {key}"}), 404, mimetype="application/json")
+    return None
+
+
+def _existence_before_body() -> Response | None:
+    key = _key_of_path()
+    if _on_api("PATCH") and key and not _known(key):
+        return Response(json.dumps({NOT_FOUND: f"no ticket {key}"}), 400, mimetype="application/json")
+    return None
+
+
+def _malformed_json_other_key() -> Response | None:
+    if _on_api("PATCH") and request.mimetype == "application/json":
+        try:
+            json.loads(request.get_data() or b"{}")
+        except ValueError:
+            return Response(json.dumps({"error": "malformed JSON"}), 400, mimetype="application/json")
+    return None
+
+
+def _unknown_paths_400() -> Response | None:
+    if request.path.startswith("/troubleTicket") and request.method == "GET" and _key_of_path() is None:
+        return Response(json.dumps({ILLEGAL: f"unknown path {request.path}"}), 400, mimetype="application/json")
+    return None
+
+
+def _no_head() -> Response | None:
+    if _on_api("HEAD"):
+        return Response(
+            json.dumps({ILLEGAL: "HEAD is not allowed"}), 405, {"Allow": "GET, PATCH"}, mimetype="application/json"
+        )
+    return None
+
+
+def _unusable_bodies_422(response: Response) -> None:
+    if _on_api("PATCH") and response.status_code == 400 and request.mimetype == "application/json":
+        if not isinstance(request.get_json(silent=True), dict):
+            response.status_code = 422
+
+
+def _attachments_only_as_files() -> Response | None:
+    body = request.get_json(silent=True) if _on_api("PATCH") and request.mimetype == "application/json" else None
+    if isinstance(body, dict) and "attachments" in body:
+        return Response(json.dumps({ILLEGAL: "attachments: send files as multipart"}), 400, mimetype="application/json")
+    return None
+
+
+def _closed_to_extra_fields(schema: dict[str, Any]) -> None:
+    schema["additionalProperties"] = False
+
+
+def _untyped(name: str) -> Callable[[dict[str, Any]], None]:
+    def change(schema: dict[str, Any]) -> None:
+        schema["properties"][name].pop("type", None)
+
+    return change
+
+
 MIRROR_FAULTS = [
     MirrorFault("to-takes-a-tu-edge", "lifecycle", "lifecycle.TO.OPENACTIVE->DEFERRED.AWAITING-CANCELATION",
                 "lets the TO ask to cancel for the TU",
@@ -324,4 +475,51 @@ MIRROR_FAULTS = [
                 "answers 400 to a body of another media type", requests_intercepted(_other_media_type_is_400)),
     MirrorFault("500-on-broken-json", "protocol", "http.no-5xx",
                 "fails with a 500 on a body that is not JSON", requests_intercepted(_crashes_on_broken_json)),
+    MirrorFault("not-found-as-number", "roundtrip", "read.404.body",
+                "answers an unknown mirrorKey with the status as the message", answers_rewritten(_not_found_as_number)),
+    MirrorFault("not-found-empty", "roundtrip", "read.404.body",
+                "answers an unknown mirrorKey with an empty object", answers_rewritten(_not_found_empty)),
+    MirrorFault("reads-202", "roundtrip", "read.200",
+                "answers GET of its tickets with 202 as if still mirroring", answers_rewritten(_reading_is_202)),
+    MirrorFault("updated-reads-202", "roundtrip", "read.reflects-update",
+                "answers GET of a ticket just updated with 202 while it syncs", _updated_reads_202()),
+    MirrorFault("read-without-ticket-id", "roundtrip", "read.200.required",
+                "leaves the TO's ticketId out of GET",
+                answers_rewritten(_answer_edited("GET", 200, _without("ticketId")))),
+    MirrorFault("update-answers-204", "roundtrip", "update.200",
+                "answers a taken update 204 without the ticket", answers_rewritten(_update_answers_204)),
+    MirrorFault("update-answer-without-ticket-id", "roundtrip", "update.200.required",
+                "leaves the TO's ticketId out of the PATCH answer",
+                answers_rewritten(_answer_edited("PATCH", 200, _without("ticketId")))),
+    MirrorFault("update-answer-key-as-id", "roundtrip", "update.answer-stored-values",
+                "answers an update with the mirrorKey as the ticketId",
+                answers_rewritten(_answer_edited("PATCH", 200, lambda a: {**a, "ticketId": a.get("mirrorKey")}))),
+    MirrorFault("json-attachments-refused", "roundtrip", "body.seed-examples",
+                "refuses attachments inside a JSON update (the page's own example)",
+                requests_intercepted(_attachments_only_as_files)),
+    MirrorFault("unknown-fields-refused", "roundtrip", "body.unknown-fields-ignored",
+                "refuses an update with a field it does not know", update_schema_changed(_closed_to_extra_fields)),
+    MirrorFault("ids-refused-as-text", "roundtrip", "ids.path-body-match",
+                "refuses mismatched ids with a plain-text answer", answers_rewritten(_ids_refused_as_text)),
+    MirrorFault("foreign-key-409", "roundtrip", "ids.path-body-match",
+                "answers 409 to an update naming another ticket's mirrorKey", requests_intercepted(_foreign_key_409)),
+    MirrorFault("unknown-update-404", "roundtrip", "ids.unknown-ticket-update",
+                "answers 404 to an update of a mirrorKey it does not have", requests_intercepted(_unknown_update_404)),
+    MirrorFault("existence-before-body", "roundtrip", "order.body-before-existence",
+                "looks the ticket up before judging the body", requests_intercepted(_existence_before_body)),
+    MirrorFault("dialog-untyped", "boundaries", "update.dialog.type",
+                "takes a dialog of any JSON type", update_schema_changed(_untyped("dialog"))),
+    MirrorFault("malformed-json-other-key", "protocol", "http.malformed-json",
+                "refuses malformed JSON with an error key of its own", requests_intercepted(_malformed_json_other_key)),
+    MirrorFault("unknown-paths-400", "protocol", "http.unknown-path",
+                "answers 400 for a path it does not serve", requests_intercepted(_unknown_paths_400)),
+    MirrorFault("no-head", "protocol", "http.head",
+                "answers HEAD with 405", requests_intercepted(_no_head)),
+    MirrorFault("unknown-update-404-strict", "protocol", "http.documented-statuses",
+                "answers 404, which the spec does not document for PATCH, to an update of an unknown mirrorKey",
+                requests_intercepted(_unknown_update_404),
+                {"strict": True}),  # the statuses a refusal may take are the mock's own reading: a warning otherwise
+    MirrorFault("bad-bodies-422", "protocol", "http.malformed-json",
+                "refuses the bodies it cannot use (malformed JSON, no object) with 422",
+                answers_rewritten(_unusable_bodies_422)),
 ]  # fmt: skip

@@ -253,6 +253,13 @@ def test_a_mirror_that_cannot_be_used_is_a_400_naming_why(client: FlaskClient, b
     assert client.get("/_mock/mirrors").get_json()["mirrors"] == []
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9000", "https://mirror.example/tt", "HTTPS://Mirror.Example"])
+def test_a_mirror_at_an_http_or_https_url_is_taken_as_given(client: FlaskClient, url: str) -> None:
+    assert client.put("/_mock/mirrors/TU-A", json={"url": url + "/"}).status_code == 200
+    (mirror,) = client.get("/_mock/mirrors").get_json()["mirrors"]
+    assert mirror["tenant"] == "TU-A" and mirror["url"] == url
+
+
 def test_the_start_up_mirrors_come_back_after_the_api_changed_them(tmp_path: Path) -> None:
     config = MockConfig(jwt_secret=SECRET, mirrors=(("TU-A", "http://127.0.0.1:9"),), mirror_tokens=(("TU-A", "TOK"),))
     client = create_app(config).test_client()

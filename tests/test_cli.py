@@ -13,6 +13,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
+from contracts.cli import build_parser as contracts_parser
 from mockserver import MockConfig, create_app
 from mockserver.cli import _OneDefault, build_parser
 from tests.serving import free_port
@@ -47,6 +48,18 @@ def test_each_option_shows_one_default_and_no_machine_path(name: str) -> None:
             assert text.count("default") <= 1, text
     help_text = parser.format_help()
     assert os.getcwd() not in help_text and str(Path.home()) not in help_text
+
+
+@pytest.mark.parametrize("cli", ["tt-mock", "tt-contracts"])
+def test_every_command_and_option_says_what_it_does(cli: str) -> None:
+    parser = build_parser() if cli == "tt-mock" else contracts_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    listed = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert set(listed) == set(commands.choices) and all(listed.values()), listed
+    for name, sub in commands.choices.items():
+        assert sub.description, f"{cli} {name} has no description"
+        unexplained = [a.option_strings for a in sub._actions if a.option_strings and not a.help]
+        assert not unexplained, f"{cli} {name}: options without help: {unexplained}"
 
 
 @pytest.mark.server

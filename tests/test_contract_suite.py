@@ -63,6 +63,7 @@ def correct_run(request: pytest.FixtureRequest) -> RunResult:
     return run_suite(correct_mock(), seed=request.param, strict=True)
 
 
+@pytest.mark.mutation
 @correct_mock_group
 def test_the_correct_mock_conforms_strictly(correct_run: RunResult) -> None:
     assert correct_run.exit_code == 0, describe(correct_run)
@@ -95,9 +96,10 @@ def test_the_variants_are_a_dozen_or_more_each_with_its_reason() -> None:
     assert all(v.choice and v.why for v in VARIANTS)
 
 
+@pytest.mark.mutation
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
 def test_each_fault_fails_the_run_in_its_layer_naming_the_rule(fault: Fault) -> None:
-    result = run_suite(fault.build(), layers=(fault.layer,))
+    result = run_suite(fault.build(), layers=(fault.layer,), **fault.options)
     assert result.exit_code == 1, f"{fault.bug}: the run did not fail\n{describe(result)}"
     layer = result.layer(fault.layer)
     named = {v.breaks for rule in layer.rules for v in rule.violations if v.binding}

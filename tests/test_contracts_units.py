@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,13 +15,15 @@ from contracts import transport
 from contracts.client import CreationBudget, MirrorKeys, SkipRule
 from contracts.config import RunConfig
 from contracts.coverage import Coverage, summarize
+from contracts.html import write_html
 from contracts.layers.auth import bad_credentials
-from contracts.report import verdict, write_junit, write_markdown
+from contracts.report import summary_lines, verdict, write_junit, write_markdown
 from contracts.results import LayerRun, RunResult, Status
 from contracts.samples import near_misses
 from contracts.tokens import Tokens, resolve_tokens
 from contracts.transport import Exchange, RateLimiter, parse_rate, retry_after
 from contracts.verdicts import Verdicts, unusual_values
+from spec import lifecycle as lifecycle_module
 from spec.catalogue import Catalogue, Source
 from spec.contract import Contract, text_of_length
 from tests.support import SECRET, token
@@ -229,6 +232,9 @@ def test_verdicts_name_the_rules_a_body_breaks() -> None:
         "errors.exactly-one-key"
     ]
     assert verdicts.answer_violations("create", 415, "<html>") == ["create.415.body"]
+    # One exception key and nothing more, but no message: the body is wrong, not its keys.
+    assert verdicts.answer_violations("create", 400, {"illegalArgumentException": 400}) == ["create.400.body"]
+    assert verdicts.answer_violations("create", 400, {"error": "x"}) == ["create.400.body"]
 
 
 @pytest.mark.parametrize(
@@ -296,6 +302,13 @@ def test_the_verdict_says_what_was_skipped_and_how_to_check_it() -> None:
     assert "1 skipped (1 need: set $TT_TOKEN_B)" in line and "1 warning" in line
 
 
+def test_a_run_with_every_rule_passed_conforms() -> None:
+    layer = LayerRun("boundaries", "Boundaries", CATALOGUE)
+    layer.add(layer.new_rule("create.json.ok", "fine", ["create.troubleType.maxLength"]))
+    result = RunResult(base_url="http://h", seed=5, layers=[layer.finish()], catalogue=CATALOGUE, options={}, replay={})
+    assert verdict(result) == "CONFORMS: 1 rules, 0 warnings"
+
+
 def test_coverage_follows_the_rules_each_check_covers() -> None:
     coverage = {entry.rule.id: entry for entry in summarize(_result()).rules}
     assert coverage["create.dialog.maxLength"].status is Coverage.FAILED
@@ -314,6 +327,7 @@ def test_junit_has_one_test_case_per_rule_with_its_source(tmp_path: Path) -> Non
     layers = [suite for suite in root if suite.get("name") != "contract-coverage"]
     cases = [case for suite in layers for case in suite.iter("testcase")]
     assert len(cases) == 4 and root.get("failures") == "1"
+    assert root.get("tests") == "4" and [suite.get("tests") for suite in layers] == ["3", "1"]
     properties = {p.get("name"): p.get("value") for p in cases[0].iter("property")}
     assert properties["source"] == "page" and properties["covers"] == "create.dialog.maxLength"
     failure = cases[0].find("failure")
@@ -342,3 +356,26 @@ def test_the_markdown_report_leads_with_the_verdict_and_gives_request_and_replay
     assert "## Warnings" in text and "preferredPriority 1.0" in text
     assert "1 rule: needs a second tenant's token (set $TT_TOKEN_B)" in text
     assert "<details><summary>Coverage of the contract" in text
+
+
+def test_the_summary_tables_give_each_layer_and_each_source_a_row() -> None:
+    lines = summary_lines(_result())
+    assert lines[0] == "layer       rules passed failed warned skipped coverage    time"
+    assert lines[1].split() == ["boundaries", "3", "1", "1", "1", "0", "100%", "0.0s"]
+    header = lines.index("source      contract rules checked failed warned skipped other")
+    assert [line.split()[0] for line in lines[header + 1 : header + 5]] == ["page", "standard", "contract", "mock"]
+
+
+def test_the_html_report_shows_the_verdict_each_violation_and_each_move(tmp_path: Path) -> None:
+    write_html(_result(), tmp_path / "r.html", lifecycle_module.load())
+    page = (tmp_path / "r.html").read_text()
+    assert "<div class='verdict bad' id='verdict'>DOES NOT CONFORM: 1 failures in 1 rules" in page
+    assert "Breaks <code>create.dialog.maxLength</code> <span class='source'>page</span>" in page
+    assert "<code>mock</code> rules are the mock's own choices: breaking one is a warning.</p>" in page
+    legend = re.findall(r"</i>([^<]+)</span>", page)
+    assert legend[:4] == ["checked, passed", "failed", "warned", "skipped or not reached (dashed)"]
+    # A move no rule of the run checked says why, in the table of every move.
+    assert (
+        "<tr><td>TU</td><td>OPENACTIVE</td><td>DEFERRED.AWAITING-CANCELATION</td><td>may</td>"
+        "<td class='status-not-reached'>not reached (no rule of this run checks it)</td></tr>"
+    ) in page

@@ -63,7 +63,7 @@ def test_drawing_twice_gives_the_same_bytes() -> None:
 
 
 def test_the_command_writes_the_file_and_names_a_bad_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "img" / "lifecycle.svg"
+    out = tmp_path / "site" / "img" / "lifecycle.svg"  # folders made as needed
     assert main(["--output", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == lifecycle_svg(lifecycle_module.load())
     bad = tmp_path / "bad.yaml"

@@ -195,9 +195,13 @@ def test_the_reports_show_each_request_and_its_answer(
     assert text.startswith("the client broke the contract: 8 of 9 requests would be refused, under 8 rules")
     assert "[over a limit] create.troubleType.maxLength: create: troubleType has at most 35 characters (page)" in text
     assert "POST /troubleTicket as TU-A at" in text and "-> 400: troubleType: at most 35 characters allowed" in text
+    # Each rule's section stands apart: the verdict, then a blank line before each rule.
+    assert text.count("\n\n[") == len(result.by_rule())
     markdown = result.markdown()
     assert "| over a limit | `create.troubleType.maxLength` | page | 1 |" in markdown
-    assert '"troubleType": "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT"' in markdown
+    # The body is shown pretty-printed in a JSON block (the curl line has it too, on one line).
+    assert "  ```json\n  {\n" in markdown
+    assert '\n    "troubleType": "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT",\n' in markdown
     assert 'curl -s -X POST "$TT_MOCK/troubleTicket" -H "Authorization: Bearer $TOKEN"' in markdown
     suite = ElementTree.fromstring(result.junit_xml())
     assert (suite.get("tests"), suite.get("failures")) == ("9", "8")

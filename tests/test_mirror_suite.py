@@ -62,6 +62,7 @@ def correct_run(request: pytest.FixtureRequest) -> RunResult:
     return run_mirror(correct_mirror(), seed=request.param, strict=True)
 
 
+@pytest.mark.mutation
 def test_the_reference_mirror_conforms_strictly(correct_run: RunResult) -> None:
     assert correct_run.exit_code == 0, describe(correct_run)
     assert correct_run.failures == 0 and correct_run.warnings == 0
@@ -80,9 +81,10 @@ def test_every_rule_of_the_mirror_is_checked_or_explained(correct_run: RunResult
     assert {e.rule.id for e in coverage.rules} == {rule.id for rule in CATALOGUE}
 
 
+@pytest.mark.mutation
 @pytest.mark.parametrize("fault", MIRROR_FAULTS, ids=[fault.name for fault in MIRROR_FAULTS])
 def test_each_mirror_fault_fails_the_run_in_its_layer_naming_the_rule(fault: MirrorFault) -> None:
-    result = run_mirror(fault.build(), layers=(fault.layer,))
+    result = run_mirror(fault.build(), layers=(fault.layer,), **fault.options)
     assert result.exit_code == 1, f"{fault.bug}: the run did not fail\n{describe(result)}"
     named = {v.breaks for rule in result.layer(fault.layer).rules for v in rule.violations if v.binding}
     assert fault.breaks in named, f"{fault.bug}: {fault.layer} did not report {fault.breaks}\n{describe(result)}"

@@ -1,0 +1,171 @@
+"""Edges that mutation testing (make mutation) found no test holding: limits at exactly their value.
+
+Each test fails on a mutant that survived: the body size limit taken as `>=`, a cached token
+still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side; a
+preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
+mangled, a spec without `info` refused.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+import spec
+from mockserver import MockConfig, create_app
+from mockserver.journal import FileJournal
+from spec import lifecycle as lifecycle_module
+from tests.support import SECRET, Api, auth, create_body, token
+
+LIMIT = 4096
+
+
+def body_of_exactly(size: int) -> bytes:
+    """A valid create whose JSON is `size` bytes long (the dialog pads it)."""
+    body = create_body(dialog="")
+    bare = len(json.dumps(body).encode())
+    body["dialog"] = "x" * (size - bare)
+    data = json.dumps(body).encode()
+    assert len(data) == size
+    return data
+
+
+@pytest.fixture
+def limited() -> FlaskClient:
+    return create_app(MockConfig(jwt_secret=SECRET, max_body_bytes=LIMIT)).test_client()
+
+
+def post(client: FlaskClient, data: bytes, chunked: bool) -> int:
+    headers = {**auth("TU-A"), "Content-Type": "application/json"}
+    if not chunked:
+        return client.post("/troubleTicket", data=data, headers=headers).status_code
+    # No Content-Length: the body is read to its end, as a server hands over a chunked one.
+    headers["Transfer-Encoding"] = "chunked"
+    response = client.post(
+        "/troubleTicket",
+        input_stream=io.BytesIO(data),
+        headers=headers,
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    return response.status_code
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.parametrize(("size", "status"), [(LIMIT, 201), (LIMIT + 1, 413)], ids=["at-the-limit", "one-over"])
+def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_not(
+    limited: FlaskClient, size: int, status: int, chunked: bool
+) -> None:
+    assert post(limited, body_of_exactly(size), chunked) == status
+
+
+@pytest.mark.parametrize(("offset", "status"), [(-0.5, 404), (0.0, 401), (0.5, 401)], ids=["before", "at", "after"])
+def test_a_token_already_used_stops_working_at_exactly_its_exp(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, offset: float, status: int
+) -> None:
+    """RFC 7519: the time must be before `exp`. The first use verifies and remembers the token; later uses re-check."""
+    issued = int(time.time())
+    headers = {"Authorization": f"Bearer {token('TU-A', exp_seconds=60, now=issued)}"}
+    assert client.get("/troubleTicket/RED-1", headers=headers).status_code == 404  # accepted: no such ticket
+    monkeypatch.setattr("mockserver.auth.time.time", lambda: issued + 60 + offset)
+    response = client.get("/troubleTicket/RED-1", headers=headers)
+    assert response.status_code == status
+    if status == 401:
+        assert "expired" in response.get_json()["illegalArgumentException"]
+
+
+LIFECYCLE = lifecycle_module.load()
+SIDE_SETS = [("TU",), ("TO",), ("TU", "TO")]
+
+
+@pytest.mark.parametrize("sides", SIDE_SETS, ids=["+".join(s) for s in SIDE_SETS])
+@pytest.mark.parametrize("target", LIFECYCLE.states)
+@pytest.mark.parametrize("source", LIFECYCLE.states)
+def test_a_route_for_some_sides_takes_only_their_edges(source: str, target: str, sides: tuple[str, ...]) -> None:
+    """What the suite's clean-up and seeding walk: a route for the TU alone never asks the TO to move."""
+    reachable = {source}
+    frontier = [source]
+    while frontier:  # the states these sides reach, from the file's edges
+        state = frontier.pop()
+        for edge in LIFECYCLE.transitions:
+            if edge.source == state and edge.side in sides and edge.target not in reachable:
+                reachable.add(edge.target)
+                frontier.append(edge.target)
+    if target not in reachable:
+        with pytest.raises(ValueError, match="no chain of transitions"):
+            LIFECYCLE.route(target, source, sides=sides)  # type: ignore[arg-type]
+        return
+    route = LIFECYCLE.route(target, source, sides=sides)  # type: ignore[arg-type]
+    assert all(edge.side in sides for edge in route)
+    assert [edge.source for edge in route[:1]] in ([], [source]) and (not route or route[-1].target == target)
+    assert all(a.target == b.source for a, b in zip(route, route[1:], strict=False))
+
+
+# -- what a browser, the pages and the control API are told --------------------------------------
+
+ORIGIN = "http://localhost:5173"
+
+
+def test_a_preflight_lists_each_method_of_the_api_once_with_options() -> None:
+    app = create_app(MockConfig(jwt_secret=SECRET, cors_origins=(ORIGIN,)))
+    preflight = app.test_client().options(
+        "/troubleTicket", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PATCH"}
+    )
+    document = spec.load_openapi()
+    methods = {m.upper() for item in document["paths"].values() for m in item if m in ("get", "post", "patch")}
+    allowed = preflight.headers["Access-Control-Allow-Methods"].split(", ")
+    assert allowed == sorted(methods | {"OPTIONS"})
+
+
+def test_on_the_development_secret_the_pages_say_anyone_can_mint_a_token() -> None:
+    auth_info = create_app(MockConfig()).test_client().get("/_mock/auth").get_json()
+    assert auth_info["message"] == (
+        "This mock signs and checks tokens with its development secret, so this page can mint one "
+        "for any tenant (POST /_mock/token). Anyone who reaches the mock can do the same."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "sent_as"),
+    [
+        ("ONT trace 7.pcap", "ONT trace 7.pcap"),  # spaces kept
+        ('report "v2".txt', "report _v2_.txt"),  # a quote would end the header's filename
+        ("a\\b.txt", "a_b.txt"),
+        ("façade.jpg", "fa_ade.jpg"),  # outside ASCII
+        ("tab\there.txt", "tab_here.txt"),
+    ],
+)
+def test_a_downloaded_attachment_is_named_in_printable_ascii(tu: Api, name: str, sent_as: str) -> None:
+    attachment = {"content": "cGhvdG8=", "name": name, "mimeType": "text/plain"}
+    ticket_id, _ = tu.open_ticket(attachments=[attachment])
+    (stored,) = tu.client.get(f"/_mock/tickets/{ticket_id}").get_json()["history"][0]["attachments"]
+    download = tu.client.get(f"/_mock/tickets/{ticket_id}/attachments/{stored['id']}")
+    assert download.data == b"photo"
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{sent_as}"'
+
+
+def test_a_spec_without_info_reads_the_shipped_lifecycle(tmp_path: Path) -> None:
+    document = {k: v for k, v in spec.load_openapi().items() if k != "info"}
+    assert spec.lifecycle_path_of(document, tmp_path / "openapi.yaml") == spec.LIFECYCLE_PATH
+    named = {**document, "info": {"x-lifecycle": "mine.yaml"}}
+    assert spec.lifecycle_path_of(named, tmp_path / "openapi.yaml") == (tmp_path / "mine.yaml").resolve()
+
+
+def test_a_worker_keeps_journaling_after_another_worker_rotated_the_file(tmp_path: Path) -> None:
+    """Two workers share the journal file; the one that did not rotate it notices and writes to the new one."""
+    path = str(tmp_path / "tickets.db.journal")
+    first, second = FileJournal(path, 2), FileJournal(path, 2)  # room for 2 entries: rotates past 32 KiB
+    second.record({"n": "second-0"})
+    padding = "x" * 1200
+    for n in range(32):  # the 32nd write checks the size and rotates
+        first.record({"n": f"first-{n}", "pad": padding})
+    assert os.path.exists(path + ".1")
+    for n in range(1, 33):  # its 32nd write sees the file moved
+        second.record({"n": f"second-{n}"})
+    second.record({"n": "second-last"})
+    assert [e["n"] for e in FileJournal(path, 2).newest()] == ["second-last", "second-32"]
