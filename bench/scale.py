@@ -22,12 +22,11 @@ from pathlib import Path
 
 import requests
 
-import spec
 from bench.__main__ import ROOT, Load, Result, Target, children, ensure_wrk, median, mock_token, served_mock
 from bench.common import free_port
 from mockserver.store import TicketStore
 from mockserver.tickets import TicketService
-from spec import lifecycle
+from spec.contract import Contract
 
 TENANT = "TU-BENCH"  # the `sub` of mock_token()
 KEY_PREFIX = "S-"
@@ -49,7 +48,7 @@ TEMPLATE = {
 def fill(db: Path, count: int) -> None:
     """A store of `count` tickets RED-1..RED-n of the bench's tenant, mirrorKeys S-1..S-n."""
     store = TicketStore(str(db))
-    service = TicketService.from_spec(spec.load_openapi(), store, lifecycle.load())
+    service = TicketService.of(Contract.load(), store)
     service.create(TENANT, {**TEMPLATE, "mirrorKey": f"{KEY_PREFIX}1"}, [])
     # The rest are copies of ticket 1 and its creation event, made inside SQLite: minutes faster
     # than a million creates, and the rows are the ones the mock itself wrote.
