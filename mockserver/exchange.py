@@ -54,7 +54,7 @@ class Failures:
     def __init__(self, contract: Contract | MirrorContract, refusals: RefusalRules) -> None:
         self.contract, self.refusals = contract, refusals
         self.served = sorted(contract.methods)
-        self.store_errors = store_errors()  # SQLite's and PostgreSQL's
+        self.store_errors = store_errors()  # built after the app opened its store: see store_errors
 
     def answer(self, error: Exception, state: Any, *, rule: str | None, method: str, path: str) -> Answer:
         """The answer to `error`, raised while serving `method path` (routed to the URL rule
