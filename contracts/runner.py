@@ -13,7 +13,7 @@ from contracts.config import LAYERS, RunConfig
 from contracts.context import Context, Progress
 from contracts.layers import auth, boundaries, lifecycle, protocol, roundtrip, schema
 from contracts.results import LayerResult, LayerRun, RunResult
-from contracts.tokens import resolve_tokens
+from contracts.tokens import Tokens, resolve_tokens
 from contracts.transport import (
     GuardedAdapter,
     Limits,
@@ -24,7 +24,7 @@ from contracts.transport import (
     accepts_connections,
 )
 from spec.catalogue import Catalogue
-from spec.contract import Contract
+from spec.contract import Contract, FieldNames
 
 LAYER_MODULES = {
     "schema": schema,
@@ -37,6 +37,31 @@ LAYER_MODULES = {
 assert tuple(LAYER_MODULES) == LAYERS
 
 SetupError = preflight.SetupError
+
+
+def connect(
+    config: RunConfig, names: FieldNames, started: float, *, read_only: bool
+) -> tuple[Tokens, GuardedAdapter, ApiClient]:
+    """A run's tokens and its one way to the endpoint: every request of every layer, Schemathesis'
+    too, goes through the guarded adapter, with the run's rate limit, deadlines and size cap."""
+    tokens = resolve_tokens(config)
+    monitor = Monitor(tokens, lambda: 0 if accepts_connections(config.base_url) else None)
+    limits = Limits(
+        request_timeout=config.timeout,
+        max_response_bytes=config.max_response_bytes,
+        run_deadline=started + config.max_time if config.max_time else None,
+    )
+    adapter = GuardedAdapter(limiter=RateLimiter(config.rate_limit), limits=limits, monitor=monitor, traffic=Traffic())
+    client = ApiClient(
+        config.base_url,
+        tokens,
+        names=names,
+        keys=MirrorKeys(config.mirror_key_prefix),
+        budget=CreationBudget(config.max_creates),
+        adapter=adapter,
+        read_only=read_only,
+    )
+    return tokens, adapter, client
 
 
 def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
@@ -52,24 +77,8 @@ def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
     contract = Contract.load(config.spec_path, config.lifecycle_path)
     catalogue = Catalogue.build(contract)
     seed = config.seed if config.seed is not None else random.randrange(1, 2**31)
-    tokens = resolve_tokens(config)
-    traffic = Traffic()
-    monitor = Monitor(tokens, lambda: 0 if accepts_connections(config.base_url) else None)
-    limits = Limits(
-        request_timeout=config.timeout,
-        max_response_bytes=config.max_response_bytes,
-        run_deadline=started + config.max_time if config.max_time else None,
-    )
-    adapter = GuardedAdapter(limiter=RateLimiter(config.rate_limit), limits=limits, monitor=monitor, traffic=traffic)
-    client = ApiClient(
-        config.base_url,
-        tokens,
-        names=contract.names,
-        keys=MirrorKeys(config.mirror_key_prefix),
-        budget=CreationBudget(config.max_creates),
-        adapter=adapter,
-        read_only=config.read_only,
-    )
+    tokens, adapter, client = connect(config, contract.names, started, read_only=config.read_only)
+    traffic = adapter.traffic
     progress = Progress(enabled=config.progress, stream=stream or sys.stderr)
     ctx = Context(config, contract, catalogue, client, adapter, seed, progress, tokens)
     preflight.check(ctx)

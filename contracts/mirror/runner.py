@@ -13,16 +13,15 @@ import sys
 import time
 from typing import TextIO
 
-from contracts.client import ApiClient, CreationBudget, MirrorKeys, SkipRule
+from contracts.client import SkipRule
 from contracts.config import RunConfig
 from contracts.context import Progress
 from contracts.mirror.context import NEEDS_TU_HOOK, MirrorContext
 from contracts.mirror.layers import LAYERS
 from contracts.preflight import SetupError, _refuse_setup, _set_canary
 from contracts.results import RunResult
-from contracts.runner import provider_layer
-from contracts.tokens import resolve_tokens
-from contracts.transport import GuardedAdapter, Limits, Monitor, RateLimiter, RunHalted, Traffic, accepts_connections
+from contracts.runner import connect, provider_layer
+from contracts.transport import RunHalted
 from spec import MIRROR_PATH, OPENAPI_PATH
 from spec.catalogue import Catalogue
 from spec.mirror import MirrorContract
@@ -36,23 +35,8 @@ def run_mirror(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
     contract = MirrorContract.load(config.spec_path, config.lifecycle_path)
     catalogue = Catalogue.build(contract)
     seed = config.seed if config.seed is not None else random.randrange(1, 2**31)
-    tokens = resolve_tokens(config)
-    traffic = Traffic()
-    monitor = Monitor(tokens, lambda: 0 if accepts_connections(config.base_url) else None)
-    limits = Limits(
-        request_timeout=config.timeout,
-        max_response_bytes=config.max_response_bytes,
-        run_deadline=started + config.max_time if config.max_time else None,
-    )
-    adapter = GuardedAdapter(limiter=RateLimiter(config.rate_limit), limits=limits, monitor=monitor, traffic=traffic)
-    client = ApiClient(
-        config.base_url,
-        tokens,
-        names=contract.names,
-        keys=MirrorKeys(config.mirror_key_prefix),
-        budget=CreationBudget(config.max_creates),
-        adapter=adapter,
-    )
+    tokens, adapter, client = connect(config, contract.names, started, read_only=False)
+    traffic = adapter.traffic
     progress = Progress(enabled=config.progress, stream=stream or sys.stderr)
     ctx = MirrorContext(config, contract, catalogue, client, adapter, seed, progress, tokens)  # type: ignore[arg-type]
     preflight(ctx)
