@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from contracts import preflight
@@ -92,27 +93,33 @@ def run(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
         strict=config.strict,
         traffic=traffic,
     )
-    for name in config.layers:
-        if adapter.halted is not None:
-            outcome.not_reached.append(name)
-            continue
-        try:
-            result = LAYER_MODULES[name].run(ctx)
-        except RunHalted:
-            assert ctx.current is not None
-            result = ctx.current.finish()
-        progress.done(result)
-        outcome.layers.append(result)
-    outcome.halted = adapter.halted
-    outcome.finding = adapter.halted.finding if adapter.halted else None
-    outcome.layers.insert(0, provider_layer(ctx, outcome))
-    if outcome.halted is not None:
-        progress.write(f"HALTED: {outcome.halted.reason}")
-    elif config.cleanup and not config.read_only:
+    run_layers(ctx, outcome, config.layers, lambda name: LAYER_MODULES[name].run(ctx))
+    if outcome.halted is None and config.cleanup and not config.read_only:
         clean_up(ctx)
     outcome.created = list(client.created.values())
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def run_layers(ctx: Context, outcome: RunResult, names: Sequence[str], run_layer: Callable[[str], LayerResult]) -> None:
+    """Run the named layers in turn until the endpoint halts the run (the rest: not reached), then
+    put the provider's own layer first; the provider's run and the mirror's alike."""
+    for name in names:
+        if ctx.adapter.halted is not None:
+            outcome.not_reached.append(name)
+            continue
+        try:
+            result = run_layer(name)
+        except RunHalted:
+            assert ctx.current is not None
+            result = ctx.current.finish()
+        ctx.progress.done(result)
+        outcome.layers.append(result)
+    outcome.halted = ctx.adapter.halted
+    outcome.finding = outcome.halted.finding if outcome.halted else None
+    outcome.layers.insert(0, provider_layer(ctx, outcome))
+    if outcome.halted is not None:
+        ctx.progress.write(f"HALTED: {outcome.halted.reason}")
 
 
 def provider_layer(ctx: Context, outcome: RunResult) -> LayerResult:

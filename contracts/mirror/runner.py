@@ -20,7 +20,7 @@ from contracts.mirror.context import NEEDS_TU_HOOK, MirrorContext
 from contracts.mirror.layers import LAYERS
 from contracts.preflight import SetupError, _refuse_setup, _set_canary
 from contracts.results import RunResult
-from contracts.runner import connect, provider_layer
+from contracts.runner import connect, run_layers
 from contracts.transport import RunHalted
 from spec import MIRROR_PATH, OPENAPI_PATH
 from spec.catalogue import Catalogue
@@ -58,23 +58,8 @@ def run_mirror(config: RunConfig, *, stream: TextIO | None = None) -> RunResult:
         strict=config.strict,
         traffic=traffic,
     )
-    for name in config.layers:
-        if adapter.halted is not None:
-            outcome.not_reached.append(name)
-            continue
-        try:
-            result = LAYERS[name](ctx)
-        except RunHalted:
-            assert ctx.current is not None
-            result = ctx.current.finish()
-        progress.done(result)
-        outcome.layers.append(result)
-    outcome.halted = adapter.halted
-    outcome.finding = adapter.halted.finding if adapter.halted else None
-    outcome.layers.insert(0, provider_layer(ctx, outcome))
-    if outcome.halted is not None:
-        progress.write(f"HALTED: {outcome.halted.reason}")
-    else:
+    run_layers(ctx, outcome, config.layers, lambda name: LAYERS[name](ctx))  # type: ignore[arg-type]
+    if outcome.halted is None:
         _final_states(ctx)
     outcome.created = list(client.created.values())
     outcome.seconds = time.monotonic() - started
