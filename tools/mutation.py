@@ -15,6 +15,7 @@ whole, leaving out the mutants `tools/mutation_equivalents.yaml` shows to be equ
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import math
@@ -36,6 +37,11 @@ MUTANTS = ROOT / "mutants"
 KILLED = {1, 3, 24, -24, 152, 255, 36, -9, -11}
 SURVIVED = {0, 5}
 NO_TESTS = {33}
+# The help texts of our command lines (argparse's and pytest's `help=`, `description=`, `epilog=`) are
+# prose for people: a test that failed on "XXserve the mockXX" would pin words, not behaviour. Their
+# mutants are left out of the score and counted apart (PIT, for one, leaves string constants alone).
+# Messages a user acts on (error bodies, verdicts, reports) are not prose here: tests read what they name.
+PROSE_KEYWORDS = {"help", "description", "epilog"}
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Tally:
     survived: list[str] = field(default_factory=list)
     no_tests: list[str] = field(default_factory=list)
     equivalent: int = 0
+    prose: int = 0
     unchecked: int = 0
 
     @property
@@ -172,6 +179,42 @@ def function_of(name: str) -> str:
     return name.rsplit("__mutmut_", 1)[0]
 
 
+def prose_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where a module's help texts are: (line, column) of the start and end of each `help=` value."""
+    return [
+        ((k.value.lineno, k.value.col_offset), (k.value.end_lineno or 0, k.value.end_col_offset or 0))
+        for k in ast.walk(ast.parse(source))
+        if isinstance(k, ast.keyword) and k.arg in PROSE_KEYWORDS
+    ]
+
+
+def _common(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def is_prose(diff: str, source: str) -> bool:
+    """True when all a mutant changes lies inside one help text of the module (see PROSE_KEYWORDS)."""
+    removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    if not removed or not added:
+        return False
+    start = _common(removed[0], added[0])
+    # What the last lines share at their end is unchanged too (on one line, not overlapping the start).
+    room = min(len(removed[-1]), len(added[-1])) - (start if len(removed) == len(added) == 1 else 0)
+    unchanged_end = min(_common(removed[-1][::-1], added[-1][::-1]), room)
+    lines = source.splitlines()
+    spans = prose_spans(source)
+    for number, line in enumerate(lines, 1):
+        if [text.strip() for text in lines[number - 1 : number - 1 + len(removed)]] != removed:
+            continue
+        last = lines[number + len(removed) - 2]
+        begin = (number, len(line) - len(line.lstrip()) + start)
+        end = (number + len(removed) - 1, len(last.rstrip()) - unchanged_end)
+        if any(low <= begin and end <= high for low, high in spans):
+            return True
+    return False
+
+
 def load_equivalents() -> list[dict]:
     return yaml.safe_load(EQUIVALENTS.read_text()) or [] if EQUIVALENTS.exists() else []
 
@@ -183,14 +226,29 @@ def is_equivalent(name: str, diff: str, equivalents: list[dict]) -> dict | None:
     return None
 
 
-def tally(modules: list[str], chosen: dict[str, list[str]], equivalents: list[dict]) -> dict[str, Tally]:
+def prose_mutants(chosen: dict[str, list[str]]) -> set[str]:
+    """The mutants of help texts among those chosen: neither run nor scored."""
+    return {
+        name
+        for module, names in chosen.items()
+        for source in [(ROOT / module).read_text()]
+        for name in names
+        if is_prose(diff_of(name, module), source)
+    }
+
+
+def tally(
+    modules: list[str], chosen: dict[str, list[str]], equivalents: list[dict], prose: set[str]
+) -> dict[str, Tally]:
     result: dict[str, Tally] = {}
     for module in modules:
         codes = meta(module)["exit_code_by_key"]
         t = result[module] = Tally(total=len(codes))
         for name in chosen.get(module, []):
             code = codes.get(name)
-            if code is None:
+            if name in prose:
+                t.prose += 1
+            elif code is None:
                 t.unchecked += 1
             elif code in KILLED:
                 t.killed += 1
@@ -230,7 +288,7 @@ def report(tallies: dict[str, Tally], equivalents: list[dict], show_diffs: bool)
         f"\n{'module':<34} {'mutants':>7} {'sampled':>7} {'killed':>6} {'surv.':>5} {'no test':>7} {'equiv.':>6}  score"
     )
     for module, t in tallies.items():
-        sampled = t.checked + t.equivalent + t.unchecked
+        sampled = t.checked + t.equivalent + t.prose + t.unchecked
         print(
             f"{module:<34} {t.total:>7} {sampled:>7} {t.killed:>6} {len(t.survived):>5} {len(t.no_tests):>7}"
             f" {t.equivalent:>6}  {percent(t.score)}"
@@ -250,6 +308,7 @@ def report(tallies: dict[str, Tally], equivalents: list[dict], show_diffs: bool)
     print(
         f"equivalent mutants left out: {equivalent} of those sampled ({len(equivalents)} listed in {EQUIVALENTS.name})"
     )
+    print(f"help texts left out: {sum(t.prose for t in tallies.values())} of those sampled (see PROSE_KEYWORDS)")
 
     survivors = [(m, n, "survived") for m, t in tallies.items() for n in t.survived]
     survivors += [(m, n, "no test reaches it") for m, t in tallies.items() for n in t.no_tests]
@@ -314,7 +373,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         generate()
     chosen = {m: sample(list(meta(m)["exit_code_by_key"]), per_module, args.seed) for m in modules}
-    names = [n for m in modules for n in chosen[m] if args.rerun or meta(m)["exit_code_by_key"].get(n) not in KILLED]
+    prose = prose_mutants(chosen)
+    names = [
+        n
+        for m in modules
+        for n in chosen[m]
+        if n not in prose and (args.rerun or meta(m)["exit_code_by_key"].get(n) not in KILLED)
+    ]
     if not args.report_only and names:
         print(
             f"running {len(names)} mutants ({'all' if not per_module else f'up to {per_module}'} per module"
@@ -323,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         run_mutmut(names, args.budget * 60, args.children, clean_run=not args.no_clean_run)
     equivalents = load_equivalents()
-    overall = report(tally(modules, chosen, equivalents), equivalents, args.diffs)
+    overall = report(tally(modules, chosen, equivalents, prose), equivalents, args.diffs)
     print(f"\nwall time: {(time.monotonic() - started) / 60:.1f} min")
     if args.min_score is not None and (overall is None or 100 * overall < args.min_score):
         return 1
