@@ -7,6 +7,7 @@ this spec cannot reach: a 400 judged by the error-body check even where no schem
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -18,17 +19,25 @@ from typing import Any
 import pytest
 from flask import Flask, request
 
+import spec
 from contracts import checks
 from contracts.client import guarded_session
+from contracts.config import RunConfig
+from contracts.coverage import Coverage, summarize
 from contracts.html import write_html
 from contracts.layers.auth import bad_credentials
-from contracts.results import LayerRun, RunResult
+from contracts.results import LayerRun, RunResult, Status
+from contracts.runner import run
+from contracts.samples import near_misses
 from contracts.tokens import OAuthClient, TokenError, Tokens
 from contracts.transport import GuardedAdapter, HaltedRequest, Limits, Monitor, RateLimiter, RunHalted, Traffic
 from contracts.verdicts import Verdicts
+from mockserver import create_app
 from spec import lifecycle as lifecycle_module
 from spec.catalogue import Catalogue, Source
 from spec.contract import Contract
+from tests.faults import CONFIG, _holding_red_1, correct_mock
+from tests.mirror_faults import MIRROR_FAULTS, correct_mirror
 from tests.serving import served
 from tests.support import token
 
@@ -215,3 +224,133 @@ def test_a_run_past_its_deadline_halts_and_every_later_request_says_the_first_re
     # A later cause does not replace the first: the run halted for its deadline.
     assert adapter.halt(RunHalted("another", exit_code=1)).reason.startswith("the run reached its deadline")
     assert adapter.traffic.requests == 0  # nothing was sent
+
+
+def test_near_misses_are_each_spelling_a_careless_client_might_send() -> None:
+    """Case (upper, lower, capitalised), a space either side, a letter less and one more; never the value itself."""
+    assert near_misses("OpenActive") == [
+        "OPENACTIVE",
+        "openactive",
+        "Openactive",
+        "OpenActive ",
+        " OpenActive",
+        "OpenActiv",
+        "OpenActiveS",
+    ]
+    assert near_misses("red") == ["RED", "Red", "red ", " red", "re", "redS"]  # each spelling once
+
+
+# -- runs against the correct mock, in-process ---------------------------------------------------
+
+
+def _run(app: Flask, **options: Any) -> RunResult:
+    settings: dict[str, Any] = {"max_examples": 3, "seed": 7, "progress": False}
+    settings.update(options)
+    with served(app) as url:
+        return run(RunConfig(base_url=url, token=token("TU-A"), **settings))
+
+
+@pytest.fixture(scope="module")
+def without_to_hook() -> RunResult:
+    return _run(correct_mock(), layers=("lifecycle", "boundaries", "roundtrip"))
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_without_the_to_hook_moves_from_states_only_the_to_reaches_are_skipped(without_to_hook: RunResult) -> None:
+    assert without_to_hook.exit_code == 0
+    rules = {rule.rule_id: rule for rule in without_to_hook.layer("lifecycle").rules}
+    cleared = rules["TU.from-CLEARED"]
+    assert cleared.status is Status.SKIPPED
+    assert (cleared.skip_reason, cleared.skip_remedy) == ("reaching CLEARED takes a TO move", "add --to-hook")
+    assert "TU.from-OPENACTIVE" not in rules  # the TU's own moves from where it stands are checked
+    assert any(r.status is Status.PASSED and "OPENACTIVE" in r.rule_id for r in rules.values())
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_each_rule_is_titled_and_covers_what_it_checks(without_to_hook: RunResult) -> None:
+    titles = {rule.title for rule in without_to_hook.layer("boundaries").rules}
+    assert any(re.fullmatch(r".*preferredPriority 1\.0 counts as the integer 1", title) for title in titles), titles
+    roundtrip = {rule.rule_id: rule for rule in without_to_hook.layer("roundtrip").rules}
+    assert "update.multipart" in roundtrip["update.multipart"].covers
+    assert "update.multipart" not in roundtrip["update.json"].covers
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_with_no_ticket_to_spare_the_protocol_rules_needing_one_are_skipped_saying_how_to_lift_it() -> None:
+    result = _run(correct_mock(), layers=("protocol",), max_creates=1)  # the pre-flight's ticket
+    assert result.exit_code == 0
+    skipped = {rule.rule_id: rule for rule in result.rules if rule.status is Status.SKIPPED}
+    assert {"415", "no-5xx.bodies"} <= skipped.keys()
+    assert {skipped[r].skip_remedy for r in ("415", "no-5xx.bodies")} == {"raise --max-creates"}
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_spec_whose_update_example_sends_no_files_is_checked_all_the_same(tmp_path: Path) -> None:
+    """An adapted spec: the roundtrip's updates drop the files part only when the example has one."""
+    document = spec.load_openapi()
+    examples = document["paths"]
+    for operation in (op for item in examples.values() for op in item.values() if isinstance(op, dict)):
+        if operation.get("operationId") == CONTRACT.update.operation_id:
+            for example in operation["requestBody"]["content"]["application/json"]["examples"].values():
+                example["value"].pop(CONTRACT.names.attachments, None)
+    for beside in spec.OPENAPI_PATH.parent.glob("*.yaml"):  # the rules the catalogue reads beside it
+        (tmp_path / beside.name).write_text(beside.read_text())
+    path = tmp_path / "openapi.yaml"
+    path.write_text(json.dumps(document))
+    result = _run(create_app(CONFIG, document=document), layers=("roundtrip",), spec_path=path)
+    assert result.exit_code == 0
+    assert {rule.rule_id for rule in result.rules} >= {"ids.mirror-key", "order.ids-before-lifecycle"}
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_read_only_schema_run_sends_nothing_but_reads() -> None:
+    app, methods = _holding_red_1(correct_mock()), []
+    app.before_request(lambda: methods.append(request.method))
+    result = _run(app, layers=("schema",), read_only=True, ticket_ids=("RED-1",))
+    assert methods and set(methods) <= {"GET", "HEAD"}, sorted(set(methods))
+    assert result.exit_code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_the_schema_layer_covers_the_answers_it_saw() -> None:
+    result = _run(correct_mock(), layers=("schema",))
+    coverage = {entry.rule.id: entry for entry in summarize(result).rules}
+    for rule_id in ("read.200.required", "read.200.ticketId", "read.404.body", "create.201"):
+        assert coverage[rule_id].status is Coverage.PASSED and "schema" in coverage[rule_id].layers, rule_id
+
+
+# -- the mirror's runs ---------------------------------------------------------------------------
+
+
+def _run_mirror(app: Flask, stream: io.StringIO | None = None, **options: Any) -> RunResult:
+    settings: dict[str, Any] = {"max_examples": 3, "seed": 7, "mirror": True, "progress": stream is not None}
+    settings.update(options)
+    with served(app) as url:
+        return run(RunConfig(base_url=url, token=token("TO"), **settings), stream=stream)
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_without_the_tu_hook_mirror_rules_needing_a_ticket_say_so() -> None:
+    result = _run_mirror(correct_mirror(), layers=("lifecycle",))
+    skipped = [rule for rule in result.rules if rule.status is Status.SKIPPED]
+    assert skipped and {rule.skip_reason for rule in skipped} == {
+        "a mirror ticket to test on needs the mirror's TU hook"
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+@pytest.mark.parametrize(("fault", "noted"), [("not-found-empty", True), (None, False)])
+def test_the_mirror_pre_flight_notes_an_unknown_key_answered_without_error_body(fault: str | None, noted: bool) -> None:
+    app = next(f for f in MIRROR_FAULTS if f.name == fault).build() if fault else correct_mirror()
+    stream = io.StringIO()
+    _run_mirror(app, stream, layers=("auth",))
+    notes = [line for line in stream.getvalue().splitlines() if line.startswith("pre-flight: GET ")]
+    assert bool(notes) is noted and all("answered 404" in note and "the layers will judge it" in note for note in notes)
