@@ -64,9 +64,6 @@ class Summary:
             counts.setdefault(entry.rule.source.value, Counter())[entry.status] += 1
         return counts
 
-    def skipped_reasons(self) -> Counter[str]:
-        return Counter(reason for r in self.rules if r.status is Coverage.SKIPPED for reason in r.reasons[:1])
-
 
 def summarize(result: RunResult) -> Summary:
     """The coverage of every contract rule in one run."""

@@ -1532,3 +1532,52 @@ FAULTS += [
         {"read_only": True, "ticket_ids": ("RED-1",)},
     ),
 ]
+
+
+def _crash_on_deeply_nested_json() -> Response | None:
+    """The JSON parser recurses: a body nested thousands of levels deep overflows its stack (500)."""
+    if request.mimetype == "application/json" and request.get_data()[:2000].count(b"[") >= 2000:
+        return Response("Internal Server Error", status=500, mimetype="text/plain")
+    return None
+
+
+def _date_times_an_hour_late(response: Response) -> None:
+    """A time zone applied twice: 10:30Z sent, 11:30Z shown, still written in UTC."""
+    import datetime
+
+    answer = _json_of(response)
+    if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict):
+        for name, value in answer.items():
+            if isinstance(value, str) and value.endswith("Z") and "T" in value:
+                try:
+                    instant = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    continue
+                answer[name] = (instant + datetime.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+        _set_json(response, answer)
+
+
+FAULTS += [
+    Fault(
+        "crash-on-deeply-nested-json",
+        "protocol",
+        "http.no-5xx",
+        "a JSON body of deeply nested arrays crashes the parser (500); the same bytes as text get 415",
+        requests_intercepted(_crash_on_deeply_nested_json),
+    ),
+    Fault(
+        "date-times-an-hour-late",
+        "roundtrip",
+        "read.reflects-create",
+        "GET gives each date-time an hour later than sent, still in UTC: another instant",
+        answers_rewritten(_date_times_an_hour_late),
+    ),
+    Fault(
+        "nested-paths-without-index-under-schemathesis",
+        "schema",
+        "body.nested-field-paths",
+        "a missing attachment field is named bare (as nested-paths-without-index, seen by the schema layer)",
+        answers_rewritten(_nested_paths_without_index),
+        {"strict": True},
+    ),
+]

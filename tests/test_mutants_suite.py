@@ -7,14 +7,39 @@ this spec cannot reach: a 400 judged by the error-body check even where no schem
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import time
+from html import escape
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from flask import Flask, request
 
+import spec
 from contracts import checks
+from contracts.client import guarded_session
+from contracts.config import RunConfig
+from contracts.coverage import Coverage, summarize
+from contracts.html import write_html
+from contracts.layers.auth import bad_credentials
+from contracts.results import LayerRun, RunResult, Status
+from contracts.runner import run
+from contracts.samples import near_misses
+from contracts.tokens import OAuthClient, TokenError, Tokens
+from contracts.transport import GuardedAdapter, HaltedRequest, Limits, Monitor, RateLimiter, RunHalted, Traffic
+from contracts.verdicts import Verdicts
+from mockserver import create_app
+from spec import lifecycle as lifecycle_module
+from spec.catalogue import Catalogue, Source
 from spec.contract import Contract
+from tests.faults import CONFIG, _holding_red_1, correct_mock
+from tests.mirror_faults import MIRROR_FAULTS, correct_mirror
+from tests.serving import served
+from tests.support import token
 
 CONTRACT = Contract.load()
 ERRORS = CONTRACT.errors
@@ -72,3 +97,260 @@ def test_the_error_body_check_passes_error_bodies_and_judges_only_4xx(
     contract_in_use: None, status: int, answer: Any
 ) -> None:
     assert checks.error_body_has_one_exception_key(None, response(status, answer), None) is None
+
+
+# -- the reports -------------------------------------------------------------------------------
+
+LIFECYCLE = lifecycle_module.load()
+CATALOGUE = Catalogue.build(CONTRACT)
+FORBIDDEN = "lifecycle.TU.OPENACTIVE->CLOSED"  # a move the lifecycle file forbids the TU
+
+
+def _one_failure(rule_id: str, covers: str, **extra: str) -> RunResult:
+    layer = LayerRun("lifecycle", "Lifecycle", CATALOGUE)
+    rule = layer.new_rule(rule_id, f"the rule {rule_id}", [covers])
+    rule.violate(f"{covers} broken", breaks=covers, **extra)
+    layer.add(rule)
+    return RunResult(base_url="http://h", seed=1, layers=[layer.finish()], catalogue=CATALOGUE, options={}, replay={})
+
+
+def _page(result: RunResult, tmp_path: Path) -> str:
+    write_html(result, tmp_path / "r.html", LIFECYCLE)
+    return (tmp_path / "r.html").read_text()
+
+
+def _drawn_edges(page: str) -> set[str]:
+    return set(re.findall(r"<title>([^<]*): forbidden by the lifecycle file, taken by the provider</title>", page))
+
+
+def test_the_html_lifecycle_draws_a_forbidden_move_only_when_the_provider_took_it(tmp_path: Path) -> None:
+    assert not LIFECYCLE.allows("OPENACTIVE", "CLOSED", "TU")
+    taken = _page(_one_failure("tu.closes-directly", FORBIDDEN), tmp_path)
+    assert _drawn_edges(taken) == {"OPENACTIVE \u2192 CLOSED (TU)"}
+    other = _page(_one_failure("create.dialog", "create.dialog.maxLength"), tmp_path)
+    assert _drawn_edges(other) == set()  # a failure of another rule draws no move
+
+
+def test_the_html_report_gives_a_violation_s_own_reproduction(tmp_path: Path) -> None:
+    """Schemathesis' failures come with a curl of their own, and no Exchange: the page shows it."""
+    curl = "curl -X GET 'http://h/troubleTicket/RED-1' -H 'Authorization: Bearer $TT_TOKEN'"
+    page = _page(_one_failure("read.x", "read.200.body", curl=curl, answer="{}", details="a detail"), tmp_path)
+    assert f"<pre>{escape(curl)}</pre>" in page
+    assert "<p>Answer: <code>{}</code></p>" in page and "<pre>a detail</pre>" in page
+
+
+# -- forged credentials ------------------------------------------------------------------------
+
+
+def test_a_token_that_is_not_a_jwt_is_shown_as_it_was_sent() -> None:
+    """It holds no secret: the report's reproduction sends the very header the run sent."""
+    forged = bad_credentials(Tokens(a=token("TU-A")))
+    assert forged["not a JWT"] == ("auth.malformed-token", ("Bearer not-a-jwt", "Bearer not-a-jwt"))
+    assert forged["no token"] == ("auth.no-token", None)
+
+
+# -- verdicts on answers -----------------------------------------------------------------------
+
+
+def test_an_answer_whose_whole_shape_is_the_mock_s_choice_breaks_only_its_body_rule() -> None:
+    """A gateway's 415 with a key too many is a warning (create.415.body, the mock's), not errors.exactly-one-key."""
+    verdicts = Verdicts(CONTRACT, CATALOGUE)
+    extra_key = {KEY: "x", "code": 4}
+    assert CATALOGUE.source("create.415.body") is Source.MOCK
+    assert verdicts.answer_violations("create", 415, extra_key) == ["create.415.body"]
+    assert verdicts.answer_violations("read", 401, extra_key) == ["read.401.body"]
+    # Where the page gives the body, the same answer breaks the binding rule it is about.
+    assert verdicts.answer_violations("create", 400, extra_key) == ["errors.exactly-one-key"]
+    assert verdicts.answer_violations("create", 415, {KEY: "x"}) == []
+
+
+# -- tokens from an OAuth2 endpoint ------------------------------------------------------------
+
+
+def _token_endpoint(answer: Any, seen: list[dict[str, str]]) -> Flask:
+    endpoint = Flask("token-endpoint")
+
+    @endpoint.post("/oauth/token")
+    def issue() -> Any:
+        auth = request.authorization
+        seen.append({**request.form, "client": auth.username if auth else "", "secret": auth.password if auth else ""})
+        return answer
+
+    return endpoint
+
+
+def test_a_token_is_asked_for_by_the_client_credentials_grant_and_read_from_access_token() -> None:
+    seen: list[dict[str, str]] = []
+    with served(_token_endpoint({"access_token": "tok-1", "expires_in": 120}, seen)) as url:
+        client = OAuthClient(f"{url}/oauth/token", "TU-A", "s3cret", scope="tickets", audience="api")
+        before = time.monotonic()
+        obtained, expires = client.fetch()
+    assert obtained == "tok-1" and before + 119 <= expires <= time.monotonic() + 120
+    assert seen == [
+        {
+            "grant_type": "client_credentials",
+            "scope": "tickets",
+            "audience": "api",
+            "client": "TU-A",
+            "secret": "s3cret",
+        }
+    ]
+
+
+def test_a_token_endpoint_without_an_access_token_is_a_token_error_saying_what_it_answered() -> None:
+    seen: list[dict[str, str]] = []
+    with served(_token_endpoint({"token": "tok-1"}, seen)) as url:
+        with pytest.raises(TokenError, match=r"gave no access_token: 200 .*tok-1"):
+            OAuthClient(f"{url}/oauth/token", "TU-A", "s3cret").fetch()
+    assert seen[0]["grant_type"] == "client_credentials" and "scope" not in seen[0]
+
+
+# -- a halted run ------------------------------------------------------------------------------
+
+
+def test_a_run_past_its_deadline_halts_and_every_later_request_says_the_first_reason() -> None:
+    labels = Tokens(a="t")
+    adapter = GuardedAdapter(
+        limiter=RateLimiter(None),
+        limits=Limits(run_deadline=time.monotonic() - 1),
+        monitor=Monitor(labels, lambda: None),
+        traffic=Traffic(),
+    )
+    session = guarded_session(adapter)
+    for _ in range(2):
+        with pytest.raises(HaltedRequest, match=r"the run has halted: the run reached its deadline \(--max-time\)"):
+            session.get("http://127.0.0.1:9/troubleTicket")
+    assert adapter.halted is not None and adapter.halted.exit_code == 2
+    # A later cause does not replace the first: the run halted for its deadline.
+    assert adapter.halt(RunHalted("another", exit_code=1)).reason.startswith("the run reached its deadline")
+    assert adapter.traffic.requests == 0  # nothing was sent
+
+
+def test_near_misses_are_each_spelling_a_careless_client_might_send() -> None:
+    """Case (upper, lower, capitalised), a space either side, a letter less and one more; never the value itself."""
+    assert near_misses("OpenActive") == [
+        "OPENACTIVE",
+        "openactive",
+        "Openactive",
+        "OpenActive ",
+        " OpenActive",
+        "OpenActiv",
+        "OpenActiveS",
+    ]
+    assert near_misses("red") == ["RED", "Red", "red ", " red", "re", "redS"]  # each spelling once
+
+
+# -- runs against the correct mock, in-process ---------------------------------------------------
+
+
+def _run(app: Flask, **options: Any) -> RunResult:
+    settings: dict[str, Any] = {"max_examples": 3, "seed": 7, "progress": False}
+    settings.update(options)
+    with served(app) as url:
+        return run(RunConfig(base_url=url, token=token("TU-A"), **settings))
+
+
+@pytest.fixture(scope="module")
+def without_to_hook() -> RunResult:
+    return _run(correct_mock(), layers=("lifecycle", "boundaries", "roundtrip"))
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_without_the_to_hook_moves_from_states_only_the_to_reaches_are_skipped(without_to_hook: RunResult) -> None:
+    assert without_to_hook.exit_code == 0
+    rules = {rule.rule_id: rule for rule in without_to_hook.layer("lifecycle").rules}
+    cleared = rules["TU.from-CLEARED"]
+    assert cleared.status is Status.SKIPPED
+    assert (cleared.skip_reason, cleared.skip_remedy) == ("reaching CLEARED takes a TO move", "add --to-hook")
+    assert "TU.from-OPENACTIVE" not in rules  # the TU's own moves from where it stands are checked
+    assert any(r.status is Status.PASSED and "OPENACTIVE" in r.rule_id for r in rules.values())
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_each_rule_is_titled_and_covers_what_it_checks(without_to_hook: RunResult) -> None:
+    titles = {rule.title for rule in without_to_hook.layer("boundaries").rules}
+    assert any(re.fullmatch(r".*preferredPriority 1\.0 counts as the integer 1", title) for title in titles), titles
+    roundtrip = {rule.rule_id: rule for rule in without_to_hook.layer("roundtrip").rules}
+    assert "update.multipart" in roundtrip["update.multipart"].covers
+    assert "update.multipart" not in roundtrip["update.json"].covers
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_with_no_ticket_to_spare_the_protocol_rules_needing_one_are_skipped_saying_how_to_lift_it() -> None:
+    result = _run(correct_mock(), layers=("protocol",), max_creates=1)  # the pre-flight's ticket
+    assert result.exit_code == 0
+    skipped = {rule.rule_id: rule for rule in result.rules if rule.status is Status.SKIPPED}
+    assert {"415", "no-5xx.bodies"} <= skipped.keys()
+    assert {skipped[r].skip_remedy for r in ("415", "no-5xx.bodies")} == {"raise --max-creates"}
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_spec_whose_update_example_sends_no_files_is_checked_all_the_same(tmp_path: Path) -> None:
+    """An adapted spec: the roundtrip's updates drop the files part only when the example has one."""
+    document = spec.load_openapi()
+    examples = document["paths"]
+    for operation in (op for item in examples.values() for op in item.values() if isinstance(op, dict)):
+        if operation.get("operationId") == CONTRACT.update.operation_id:
+            for example in operation["requestBody"]["content"]["application/json"]["examples"].values():
+                example["value"].pop(CONTRACT.names.attachments, None)
+    for beside in spec.OPENAPI_PATH.parent.glob("*.yaml"):  # the rules the catalogue reads beside it
+        (tmp_path / beside.name).write_text(beside.read_text())
+    path = tmp_path / "openapi.yaml"
+    path.write_text(json.dumps(document))
+    result = _run(create_app(CONFIG, document=document), layers=("roundtrip",), spec_path=path)
+    assert result.exit_code == 0
+    assert {rule.rule_id for rule in result.rules} >= {"ids.mirror-key", "order.ids-before-lifecycle"}
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_read_only_schema_run_sends_nothing_but_reads() -> None:
+    app, methods = _holding_red_1(correct_mock()), []
+    app.before_request(lambda: methods.append(request.method))
+    result = _run(app, layers=("schema",), read_only=True, ticket_ids=("RED-1",))
+    assert methods and set(methods) <= {"GET", "HEAD"}, sorted(set(methods))
+    assert result.exit_code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_the_schema_layer_covers_the_answers_it_saw() -> None:
+    result = _run(correct_mock(), layers=("schema",))
+    coverage = {entry.rule.id: entry for entry in summarize(result).rules}
+    for rule_id in ("read.200.required", "read.200.ticketId", "read.404.body", "create.201"):
+        assert coverage[rule_id].status is Coverage.PASSED and "schema" in coverage[rule_id].layers, rule_id
+
+
+# -- the mirror's runs ---------------------------------------------------------------------------
+
+
+def _run_mirror(app: Flask, stream: io.StringIO | None = None, **options: Any) -> RunResult:
+    settings: dict[str, Any] = {"max_examples": 3, "seed": 7, "mirror": True, "progress": stream is not None}
+    settings.update(options)
+    with served(app) as url:
+        return run(RunConfig(base_url=url, token=token("TO"), **settings), stream=stream)
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_without_the_tu_hook_mirror_rules_needing_a_ticket_say_so() -> None:
+    result = _run_mirror(correct_mirror(), layers=("lifecycle",))
+    skipped = [rule for rule in result.rules if rule.status is Status.SKIPPED]
+    assert skipped and {rule.skip_reason for rule in skipped} == {
+        "a mirror ticket to test on needs the mirror's TU hook"
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+@pytest.mark.parametrize(("fault", "noted"), [("not-found-empty", True), (None, False)])
+def test_the_mirror_pre_flight_notes_an_unknown_key_answered_without_error_body(fault: str | None, noted: bool) -> None:
+    app = next(f for f in MIRROR_FAULTS if f.name == fault).build() if fault else correct_mirror()
+    stream = io.StringIO()
+    _run_mirror(app, stream, layers=("auth",))
+    notes = [line for line in stream.getvalue().splitlines() if line.startswith("pre-flight: GET ")]
+    assert bool(notes) is noted and all("answered 404" in note and "the layers will judge it" in note for note in notes)
