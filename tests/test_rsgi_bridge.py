@@ -29,6 +29,9 @@ from mockserver.rsgi import WHOLE_BODY_BYTES, RSGIBridge
 from tests.support import SECRET, auth, create_body
 
 JSON = "application/json"
+# How long a stalled client stays silent: far past every body timeout below, yet a test of a bridge
+# that forgot its timeout fails rather than hangs.
+STALL_SECONDS = 2.0
 
 
 # -- the fakes: granian's RSGI scope and protocol, as far as the bridge uses them ------------------
@@ -91,8 +94,8 @@ class Transport:
 
 
 class Protocol:
-    """A request's body, sent in `pieces` with `gap` seconds before each (or never, with `stall`),
-    and the answer the bridge sends back."""
+    """A request's body, sent in `pieces` with `gap` seconds before each, after which the client
+    falls silent (`stall`) or the stream fails (`error`); and the answers the bridge sends back."""
 
     def __init__(
         self,
@@ -111,7 +114,7 @@ class Protocol:
     async def _end(self) -> None:
         """After the pieces: the client stops sending, or the stream fails."""
         if self.stall:
-            await asyncio.Event().wait()
+            await asyncio.sleep(STALL_SECONDS)  # for ever, as far as the bridge's timeouts go
         if self.error is not None:
             raise self.error
 
@@ -275,7 +278,7 @@ def test_a_slow_body_is_answered_408_in_the_contracts_words(provider: Flask) -> 
 
 def test_a_request_without_a_body_is_not_waited_for(recorder: Recorder) -> None:
     bridge = bridge_for(recorder)
-    protocol = Protocol(stall=True)  # awaiting this body would hang the test
+    protocol = Protocol([b"late"], stall=True)  # awaiting this body would stall the request
     sent = send(bridge, request("GET", "/things"), protocol)
     assert (sent.status, sent.body) == (200, b"ok")
     assert recorder.bodies == [b""]
