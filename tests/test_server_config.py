@@ -58,6 +58,17 @@ class Granian:
         self.served = kwargs
 
 
+@pytest.fixture(autouse=True)
+def no_real_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that starts a server it did not stand in for fails, rather than serving for ever."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a real server would have started")
+
+    monkeypatch.setattr(granian.server, "Server", refuse)
+    monkeypatch.setattr(BaseApplication, "run", refuse)
+
+
 @pytest.fixture
 def granian_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Granian]]:
     monkeypatch.setattr(granian.server, "Server", Granian)
