@@ -338,6 +338,8 @@ def test_gunicorn_threads_give_a_threaded_worker(
     run_cli("--server", "gunicorn", "--threads", str(threads))
     [application] = gunicorn_server
     assert application.cfg.worker_class is worker
+    # Asked for by name, not left to gunicorn's own switch from sync to gthread when threads > 1.
+    assert application.cfg.settings["worker_class"].get() == worker.__module__.rsplit(".", 1)[-1]
     assert application.cfg.threads == threads
 
 
