@@ -266,7 +266,7 @@ def test_a_worker_keeps_what_start_up_built_out_of_the_collector(
     gc.unfreeze()
     worker_app(granian_server, config(), ServeOptions(interface=interface))
     assert gc.get_freeze_count() > 0
-    assert gc.get_threshold() == (50_000, 50, 1000)  # the young generation collected less often
+    assert gc.get_threshold()[0] > 700  # the young generation collected less often than Python's default
 
 
 # -- the app of each role ----------------------------------------------------------------------
