@@ -3,7 +3,7 @@
 Each test fails on a mutant that survived: the body size limit taken as `>=`, a cached token
 still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side; a
 preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
-mangled, a spec without `info` refused.
+mangled, a spec without `info` refused; a data folder's .gitignore misnamed.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from flask.testing import FlaskClient
 
 import spec
 from mockserver import MockConfig, create_app
+from mockserver.cli import main as tt_mock
 from mockserver.journal import FileJournal
 from spec import lifecycle as lifecycle_module
 from tests.support import SECRET, Api, auth, create_body, token
@@ -169,3 +171,32 @@ def test_a_worker_keeps_journaling_after_another_worker_rotated_the_file(tmp_pat
         second.record({"n": f"second-{n}"})
     second.record({"n": "second-last"})
     assert [e["n"] for e in FileJournal(path, 2).newest()] == ["second-last", "second-32"]
+
+
+# -- tt-mock serve's data folder -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--data-dir", "--db"])
+def test_a_data_folder_the_mock_makes_is_kept_out_of_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    """A project that serves the mock into a new folder of its checkout never commits its tickets."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    folder = tmp_path / "build" / "mock"  # two levels the mock makes
+    monkeypatch.setattr("mockserver.server.serve", lambda *args, **kwargs: None)  # everything but serving
+    target = folder if option == "--data-dir" else folder / "tickets.db"
+    assert tt_mock(["serve", option, str(target), "--port", "1"]) == 0, capsys.readouterr().err
+    assert (folder / "tickets.db").exists()
+    untracked = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert untracked.stdout == ""
+
+
+def test_a_data_folder_that_exists_is_left_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The project's own folder: its files stay the project's to commit."""
+    monkeypatch.setattr("mockserver.server.serve", lambda *args, **kwargs: None)
+    assert tt_mock(["serve", "--data-dir", str(tmp_path), "--port", "1"]) == 0, capsys.readouterr().err
+    assert not (tmp_path / ".gitignore").exists()
