@@ -3,7 +3,8 @@
 Each test fails on a mutant that survived: the body size limit taken as `>=`, a cached token
 still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side; a
 preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
-mangled, a spec without `info` refused; a data folder's .gitignore misnamed.
+mangled, a spec without `info` refused; a data folder's .gitignore misnamed, the report's blank
+lines misplaced.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from flask.testing import FlaskClient
 
 import spec
 from mockserver import MockConfig, create_app
+from mockserver.app import MockParts
 from mockserver.cli import main as tt_mock
+from mockserver.grading import grade
 from mockserver.journal import FileJournal
 from spec import lifecycle as lifecycle_module
+from spec.catalogue import Catalogue
 from tests.support import SECRET, Api, auth, create_body, token
 
 LIMIT = 4096
@@ -200,3 +204,45 @@ def test_a_data_folder_that_exists_is_left_as_it_is(
     monkeypatch.setattr("mockserver.server.serve", lambda *args, **kwargs: None)
     assert tt_mock(["serve", "--data-dir", str(tmp_path), "--port", "1"]) == 0, capsys.readouterr().err
     assert not (tmp_path / ".gitignore").exists()
+
+
+# -- tt-mock report's text ---------------------------------------------------------------------------
+
+
+def report_text(client: FlaskClient, parts: MockParts) -> str:
+    entries = client.get("/_mock/journal?order=oldest").get_json()["requests"]
+    return grade(entries, parts.contract, Catalogue.build(parts.contract)).text()
+
+
+@pytest.mark.parametrize("on_purpose", [0, 1])
+@pytest.mark.parametrize("broken", [True, False], ids=["broken", "clean"])
+def test_the_report_sets_each_section_apart_with_one_blank_line(
+    client: FlaskClient, parts: MockParts, tu: Api, broken: bool, on_purpose: int
+) -> None:
+    """The verdict, each broken rule with at most 5 requests, then what was left out: blank lines
+    between sections, none at the end, none between a clean verdict and what was left out."""
+    _, key = tu.open_ticket()
+    if broken:
+        for _ in range(7):
+            tu.create(create_body(dialog=None))
+        for _ in range(5):
+            tu.create(create_body(troubleType="T" * 36))
+        tu.create(create_body(mirrorKey=key))  # once, with a note: its 201 had come back
+    for _ in range(on_purpose):
+        tu.client.post("/troubleTicket", json={}, headers={**tu.headers, "X-Mock-Expect-Refusal": "empty"})
+    sections = [section.split("\n") for section in report_text(client, parts).split("\n\n")]
+    assert all(line.strip() for section in sections for line in section)  # one blank line apart, none at the end
+    rules = sections[1:4] if broken else []
+    if broken:
+        assert sections[0][0].startswith(f"the client broke the contract: 13 of {14 + on_purpose} requests")
+        (dialog, *dialog_requests), (limit, *limit_requests), (repeat, *repeat_requests) = rules
+        assert "create.dialog.required" in dialog and "create.troubleType.maxLength" in limit
+        assert len(dialog_requests) == 6 and dialog_requests[-1].strip() == "... and 2 more"
+        assert len(limit_requests) == 5 and "more" not in limit_requests[-1]  # exactly the limit: nothing left
+        assert "ids.repeated-mirror-key" in repeat and len(repeat_requests) == 2  # the request, then its note
+        assert repeat_requests[1].strip().startswith("note:") and "201" in repeat_requests[1]
+    left_out = [line for section in sections for line in section if line.startswith("left out")]
+    assert len(sections) == 1 + len(rules) + (1 if on_purpose and broken else 0)
+    assert len(left_out) == on_purpose and all("1 refused on purpose" in line for line in left_out)
+    if on_purpose and broken:
+        assert sections[-1] == left_out  # a section of its own
