@@ -4,7 +4,7 @@ Each test fails on a mutant that survived: the body size limit taken as `>=`, a 
 still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side; a
 preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
 mangled, a spec without `info` refused; a data folder's .gitignore misnamed, the report's blank
-lines misplaced.
+lines misplaced, the journal moved on at the wrong write or size.
 """
 
 from __future__ import annotations
@@ -246,3 +246,69 @@ def test_the_report_sets_each_section_apart_with_one_blank_line(
     assert len(left_out) == on_purpose and all("1 refused on purpose" in line for line in left_out)
     if on_purpose and broken:
         assert sections[-1] == left_out  # a section of its own
+
+
+# -- the file journal: when it checks its size, and the size it moves on at ---------------------------
+
+
+def line_of(size: int, n: int) -> dict[str, str]:
+    """An entry whose journal line, newline included, is `size` bytes."""
+    entry = {"n": f"{n:04d}", "pad": ""}
+    entry["pad"] = "x" * (size - 1 - len(json.dumps(entry)))
+    return entry
+
+
+def test_the_journal_looks_at_its_size_every_32nd_write_of_a_worker(tmp_path: Path) -> None:
+    """Room for 1 entry (16 KiB): over it after 14 writes of 1,200 bytes, moved to `.1` at the 32nd."""
+    path = tmp_path / "tickets.db.journal"
+    journal = FileJournal(str(path), 1)
+    for n in range(1, 32):
+        journal.record(line_of(1200, n))
+        assert not Path(f"{path}.1").exists(), f"moved on at write {n}"
+    journal.record(line_of(1200, 32))
+    assert Path(f"{path}.1").stat().st_size == 32 * 1200
+    journal.record(line_of(1200, 33))  # the worker writes on to a new file
+    assert path.stat().st_size == 1200 and [e["n"] for e in journal.newest()] == ["0033"]
+
+
+@pytest.mark.parametrize(("last", "moved"), [(512, False), (513, True)], ids=["exactly-the-room", "one-byte-over"])
+def test_the_journal_moves_on_only_once_over_its_room(tmp_path: Path, last: int, moved: bool) -> None:
+    """Room for 1 entry is 16,384 bytes: 32 lines of 512 bytes fill it exactly and stay."""
+    path = tmp_path / "tickets.db.journal"
+    journal = FileJournal(str(path), 1)
+    for n in range(1, 32):
+        journal.record(line_of(512, n))
+    journal.record(line_of(last, 32))
+    moved_to = ["tickets.db.journal.1", "tickets.db.journal.lock"]  # the lock: workers move it one at a time
+    assert sorted(os.listdir(tmp_path)) == (moved_to if moved else ["tickets.db.journal"])
+
+
+@pytest.mark.parametrize(("size", "whole"), [(FileJournal.ENTRY_LIMIT - 1, True), (FileJournal.ENTRY_LIMIT, False)])
+def test_an_entry_is_shortened_from_exactly_the_entry_limit(tmp_path: Path, size: int, whole: bool) -> None:
+    """ENTRY_LIMIT counts the line with its newline: a line of ENTRY_LIMIT - 1 bytes is kept whole."""
+    journal = FileJournal(str(tmp_path / "j.journal"), 10)
+    entry = {"method": "POST", "path": "/troubleTicket", "body": "", "response": None}
+    entry["body"] = "x" * (size - len(json.dumps(entry)))
+    journal.record(entry)
+    (kept,) = journal.newest()
+    assert (kept == entry) is whole and ("too large" in kept["body"]) is not whole
+
+
+def test_a_journal_of_size_0_writes_no_file(tmp_path: Path) -> None:
+    """--journal-size 0: nothing is kept, so nothing grows on disk."""
+    path = tmp_path / "tickets.db.journal"
+    FileJournal(str(path), 0).record({"n": 1})
+    assert not path.exists()
+
+
+def test_a_journal_file_removed_under_a_worker_is_made_again(tmp_path: Path) -> None:
+    """An operator deletes the file: the worker notices at its 32nd write and journals to a new one."""
+    path = tmp_path / "tickets.db.journal"
+    journal = FileJournal(str(path), 5)
+    journal.record({"n": 1})
+    path.unlink()
+    for n in range(2, 33):
+        journal.record({"n": n})
+    assert not path.exists()  # the 32nd write went to the removed file, then the worker looked
+    journal.record({"n": 33})
+    assert [e["n"] for e in journal.newest()] == [33]
