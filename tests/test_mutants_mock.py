@@ -4,7 +4,8 @@ Each test fails on a mutant that survived: the body size limit taken as `>=`, a 
 still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side; a
 preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
 mangled, a spec without `info` refused; a data folder's .gitignore misnamed, the report's blank
-lines misplaced, the journal moved on at the wrong write or size.
+lines misplaced, the journal moved on at the wrong write or size, a warning header cut at the
+wrong length.
 """
 
 from __future__ import annotations
@@ -312,3 +313,24 @@ def test_a_journal_file_removed_under_a_worker_is_made_again(tmp_path: Path) -> 
     assert not path.exists()  # the 32nd write went to the removed file, then the worker looked
     journal.record({"n": 33})
     assert [e["n"] for e in journal.newest()] == [33]
+
+
+# -- the X-Mock-Warning header -------------------------------------------------------------------------
+
+WARNED = "ignored unknown fields: "  # what the warning says before the field's name
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("a" * (300 - len(WARNED)), WARNED + "a" * (300 - len(WARNED))),  # exactly 300 characters: whole
+        ("a" * (301 - len(WARNED)), WARNED + "a" * (297 - len(WARNED)) + "..."),  # one more: cut to 300
+        ("~Tab\there!\x7f", WARNED + "~Tab?here!?"),  # printable ASCII is space to tilde
+        ("façade 1", WARNED + "fa?ade 1"),
+    ],
+    ids=["300", "301", "printable", "non-ascii"],
+)
+def test_a_warning_header_is_printable_ascii_of_at_most_300_characters(tu: Api, name: str, header: str) -> None:
+    response = tu.create(create_body(**{name: "x"}))
+    assert response.status_code == 201
+    assert response.headers.getlist("X-Mock-Warning") == [header]
