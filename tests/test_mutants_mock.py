@@ -5,17 +5,19 @@ still accepted at exactly its `exp`, the lifecycle's route taking edges of the w
 preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
 mangled, a spec without `info` refused; a data folder's .gitignore misnamed, the report's blank
 lines misplaced, the journal moved on at the wrong write or size, a warning header cut at the
-wrong length.
+wrong length, a stale scenario step's note.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -334,3 +336,45 @@ def test_a_warning_header_is_printable_ascii_of_at_most_300_characters(tu: Api, 
     response = tu.create(create_body(**{name: "x"}))
     assert response.status_code == 201
     assert response.headers.getlist("X-Mock-Warning") == [header]
+
+
+# -- a scenario step that finds its ticket moved on or gone -----------------------------------------
+
+CANCEL = "DEFERRED.AWAITING-CANCELATION"  # the shipped accept-cancellation step: after 1h, to CLOSED.CANCELED
+
+
+@pytest.mark.parametrize("race", ["moved", "deleted"])
+def test_a_step_whose_ticket_another_worker_changed_is_dropped_saying_why(
+    client: FlaskClient,
+    parts: MockParts,
+    tu: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    race: str,
+) -> None:
+    """A worker picks a due step; another worker's move (or reset) commits before it locks the
+    ticket (PostgreSQL's READ COMMITTED shows it the change): the step is dropped with a note."""
+    ticket_id, key = tu.ticket_in(CANCEL)
+    update_within = parts.store.update_within
+
+    def another_worker_commits_first(tx: Any, *args: Any, **kwargs: Any) -> Any:
+        if race == "moved":
+            tx.execute("UPDATE tickets SET state = ? WHERE mirror_key = ?", ("OPENACTIVE", key))
+        else:
+            tx.execute("DELETE FROM tickets WHERE mirror_key = ?", (key,))
+        return update_within(tx, *args, **kwargs)
+
+    monkeypatch.setattr(parts.store, "update_within", another_worker_commits_first)
+    caplog.set_level(logging.INFO, logger="mockserver.schedule")
+    answer = client.post("/_mock/clock", json={"advance": "2h"})
+    assert answer.status_code == 200, answer.get_json()
+    (step,) = answer.get_json()["fired"]
+    assert (step["ticketId"], step["status"]) == (ticket_id, "dropped")
+    assert step["dueAt"] < step["doneAt"] <= answer.get_json()["now"]  # same format: compared as text
+    if race == "moved":  # names where the ticket is and where the step expected it
+        assert "OPENACTIVE" in step["note"] and CANCEL in step["note"]
+        assert client.get(f"/_mock/tickets/{ticket_id}").get_json()["baseTroubleTicketState"] == "OPENACTIVE"
+    else:
+        assert "gone" in step["note"]
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "mockserver.schedule"]
+    assert str(step["id"]) in logged and step["note"] in logged
