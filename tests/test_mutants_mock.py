@@ -5,7 +5,8 @@ still accepted at exactly its `exp`, the lifecycle's route taking edges of the w
 preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
 mangled, a spec without `info` refused; a data folder's .gitignore misnamed, the report's blank
 lines misplaced, the journal moved on at the wrong write or size, a warning header cut at the
-wrong length, a stale scenario step's note.
+wrong length, a stale scenario step's note, the kit's mirror errors, the TO side's threads, the
+plugin's options in `pytest --help`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import logging
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,13 @@ from mockserver.app import MockParts
 from mockserver.cli import main as tt_mock
 from mockserver.grading import grade
 from mockserver.journal import FileJournal
+from mockserver.testing import TTMirror, TTMockError, served
+from mockserver.tu_mirror import create_mirror_app
 from spec import lifecycle as lifecycle_module
 from spec.catalogue import Catalogue
 from tests.support import SECRET, Api, auth, create_body, token
+
+pytest_plugins = ["pytester"]
 
 LIMIT = 4096
 
@@ -378,3 +384,45 @@ def test_a_step_whose_ticket_another_worker_changed_is_dropped_saying_why(
         assert "gone" in step["note"]
     (logged,) = [r.getMessage() for r in caplog.records if r.name == "mockserver.schedule"]
     assert str(step["id"]) in logged and step["note"] in logged
+
+
+# -- the pytest kit: its mirror's errors, the TO side's threads, the plugin's options ------------------
+
+
+def test_the_kits_mirror_names_the_request_it_was_refused() -> None:
+    """A test asking the mirror for a ticket it never had fails saying which request got which answer."""
+    with served(create_mirror_app(MockConfig(role="tu-mirror", jwt_secret=SECRET))) as url:
+        with pytest.raises(TTMockError) as refused:
+            TTMirror(url, secret=SECRET).ticket("NO-SUCH-KEY")
+    assert "GET /_mock/tickets/NO-SUCH-KEY (404)" in str(refused.value)
+
+
+def tt_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("tt-"))
+
+
+def test_the_to_side_runs_two_named_daemon_threads_once_per_process() -> None:
+    """What an operator sees in a thread dump of a worker (py-spy dump): the steps' and the callbacks'
+    threads by name, daemons so that a worker can exit; a second start in the same process adds none."""
+    to_side = create_app(MockConfig(jwt_secret=SECRET)).extensions["mockserver"].to_side
+    before = tt_threads()
+    to_side.start()
+    to_side.start()
+    try:
+        started = [t for t in threading.enumerate() if t.name in ("tt-steps", "tt-callbacks")]
+        assert tt_threads() == sorted([*before, "tt-callbacks", "tt-steps"])
+        assert all(t.daemon for t in started)
+    finally:
+        to_side.stop()
+    assert tt_threads() == before
+
+
+def test_the_plugins_options_are_in_pytest_help(pytester: pytest.Pytester) -> None:
+    """Under a heading of their own that names the fixtures; the ini option with what it is for."""
+    lines = pytester.runpytest_inprocess("--help").stdout.lines
+    (at,) = [n for n, line in enumerate(lines) if line.strip().startswith("--tt-mock-url=URL")]
+    heading = next(line for line in reversed(lines[:at]) if line and not line.startswith(" "))
+    assert "tt_mock" in heading and "trouble ticket mock" in heading.lower()
+    assert "URL" in lines[at].split("URL", 1)[1]  # the help says what URL is
+    (ini,) = [line for line in lines if line.strip().startswith("tt_mock_args (args):")]
+    assert "tt-mock serve" in ini  # the options are tt-mock serve's
