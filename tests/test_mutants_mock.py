@@ -3,25 +3,40 @@
 Each test fails on a mutant that survived: the body size limit taken as `>=`, a cached token
 still accepted at exactly its `exp`, the lifecycle's route taking edges of the wrong side; a
 preflight's methods misspelt, the pages' minting warning altered, a downloaded attachment's name
-mangled, a spec without `info` refused.
+mangled, a spec without `info` refused; a data folder's .gitignore misnamed, the report's blank
+lines misplaced, the journal moved on at the wrong write or size, a warning header cut at the
+wrong length, a stale scenario step's note, the kit's mirror errors, the TO side's threads, the
+plugin's options in `pytest --help`.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 import spec
 from mockserver import MockConfig, create_app
+from mockserver.app import MockParts
+from mockserver.cli import main as tt_mock
+from mockserver.grading import grade
 from mockserver.journal import FileJournal
+from mockserver.testing import TTMirror, TTMockError, served
+from mockserver.tu_mirror import create_mirror_app
 from spec import lifecycle as lifecycle_module
+from spec.catalogue import Catalogue
 from tests.support import SECRET, Api, auth, create_body, token
+
+pytest_plugins = ["pytester"]
 
 LIMIT = 4096
 
@@ -169,3 +184,245 @@ def test_a_worker_keeps_journaling_after_another_worker_rotated_the_file(tmp_pat
         second.record({"n": f"second-{n}"})
     second.record({"n": "second-last"})
     assert [e["n"] for e in FileJournal(path, 2).newest()] == ["second-last", "second-32"]
+
+
+# -- tt-mock serve's data folder -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--data-dir", "--db"])
+def test_a_data_folder_the_mock_makes_is_kept_out_of_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    """A project that serves the mock into a new folder of its checkout never commits its tickets."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    folder = tmp_path / "build" / "mock"  # two levels the mock makes
+    monkeypatch.setattr("mockserver.server.serve", lambda *args, **kwargs: None)  # everything but serving
+    target = folder if option == "--data-dir" else folder / "tickets.db"
+    assert tt_mock(["serve", option, str(target), "--port", "1"]) == 0, capsys.readouterr().err
+    assert (folder / "tickets.db").exists()
+    untracked = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert untracked.stdout == ""
+
+
+def test_a_data_folder_that_exists_is_left_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The project's own folder: its files stay the project's to commit."""
+    monkeypatch.setattr("mockserver.server.serve", lambda *args, **kwargs: None)
+    assert tt_mock(["serve", "--data-dir", str(tmp_path), "--port", "1"]) == 0, capsys.readouterr().err
+    assert not (tmp_path / ".gitignore").exists()
+
+
+# -- tt-mock report's text ---------------------------------------------------------------------------
+
+
+def report_text(client: FlaskClient, parts: MockParts) -> str:
+    entries = client.get("/_mock/journal?order=oldest").get_json()["requests"]
+    return grade(entries, parts.contract, Catalogue.build(parts.contract)).text()
+
+
+@pytest.mark.parametrize("on_purpose", [0, 1])
+@pytest.mark.parametrize("broken", [True, False], ids=["broken", "clean"])
+def test_the_report_sets_each_section_apart_with_one_blank_line(
+    client: FlaskClient, parts: MockParts, tu: Api, broken: bool, on_purpose: int
+) -> None:
+    """The verdict, each broken rule with at most 5 requests, then what was left out: blank lines
+    between sections, none at the end, none between a clean verdict and what was left out."""
+    _, key = tu.open_ticket()
+    if broken:
+        for _ in range(7):
+            tu.create(create_body(dialog=None))
+        for _ in range(5):
+            tu.create(create_body(troubleType="T" * 36))
+        tu.create(create_body(mirrorKey=key))  # once, with a note: its 201 had come back
+    for _ in range(on_purpose):
+        tu.client.post("/troubleTicket", json={}, headers={**tu.headers, "X-Mock-Expect-Refusal": "empty"})
+    sections = [section.split("\n") for section in report_text(client, parts).split("\n\n")]
+    assert all(line.strip() for section in sections for line in section)  # one blank line apart, none at the end
+    rules = sections[1:4] if broken else []
+    if broken:
+        assert sections[0][0].startswith(f"the client broke the contract: 13 of {14 + on_purpose} requests")
+        (dialog, *dialog_requests), (limit, *limit_requests), (repeat, *repeat_requests) = rules
+        assert "create.dialog.required" in dialog and "create.troubleType.maxLength" in limit
+        assert len(dialog_requests) == 6 and dialog_requests[-1].strip() == "... and 2 more"
+        assert len(limit_requests) == 5 and "more" not in limit_requests[-1]  # exactly the limit: nothing left
+        assert "ids.repeated-mirror-key" in repeat and len(repeat_requests) == 2  # the request, then its note
+        assert repeat_requests[1].strip().startswith("note:") and "201" in repeat_requests[1]
+    left_out = [line for section in sections for line in section if line.startswith("left out")]
+    assert len(sections) == 1 + len(rules) + (1 if on_purpose and broken else 0)
+    assert len(left_out) == on_purpose and all("1 refused on purpose" in line for line in left_out)
+    if on_purpose and broken:
+        assert sections[-1] == left_out  # a section of its own
+
+
+# -- the file journal: when it checks its size, and the size it moves on at ---------------------------
+
+
+def line_of(size: int, n: int) -> dict[str, str]:
+    """An entry whose journal line, newline included, is `size` bytes."""
+    entry = {"n": f"{n:04d}", "pad": ""}
+    entry["pad"] = "x" * (size - 1 - len(json.dumps(entry)))
+    return entry
+
+
+def test_the_journal_looks_at_its_size_every_32nd_write_of_a_worker(tmp_path: Path) -> None:
+    """Room for 1 entry (16 KiB): over it after 14 writes of 1,200 bytes, moved to `.1` at the 32nd."""
+    path = tmp_path / "tickets.db.journal"
+    journal = FileJournal(str(path), 1)
+    for n in range(1, 32):
+        journal.record(line_of(1200, n))
+        assert not Path(f"{path}.1").exists(), f"moved on at write {n}"
+    journal.record(line_of(1200, 32))
+    assert Path(f"{path}.1").stat().st_size == 32 * 1200
+    journal.record(line_of(1200, 33))  # the worker writes on to a new file
+    assert path.stat().st_size == 1200 and [e["n"] for e in journal.newest()] == ["0033"]
+
+
+@pytest.mark.parametrize(("last", "moved"), [(512, False), (513, True)], ids=["exactly-the-room", "one-byte-over"])
+def test_the_journal_moves_on_only_once_over_its_room(tmp_path: Path, last: int, moved: bool) -> None:
+    """Room for 1 entry is 16,384 bytes: 32 lines of 512 bytes fill it exactly and stay."""
+    path = tmp_path / "tickets.db.journal"
+    journal = FileJournal(str(path), 1)
+    for n in range(1, 32):
+        journal.record(line_of(512, n))
+    journal.record(line_of(last, 32))
+    moved_to = ["tickets.db.journal.1", "tickets.db.journal.lock"]  # the lock: workers move it one at a time
+    assert sorted(os.listdir(tmp_path)) == (moved_to if moved else ["tickets.db.journal"])
+
+
+@pytest.mark.parametrize(("size", "whole"), [(FileJournal.ENTRY_LIMIT - 1, True), (FileJournal.ENTRY_LIMIT, False)])
+def test_an_entry_is_shortened_from_exactly_the_entry_limit(tmp_path: Path, size: int, whole: bool) -> None:
+    """ENTRY_LIMIT counts the line with its newline: a line of ENTRY_LIMIT - 1 bytes is kept whole."""
+    journal = FileJournal(str(tmp_path / "j.journal"), 10)
+    entry = {"method": "POST", "path": "/troubleTicket", "body": "", "response": None}
+    entry["body"] = "x" * (size - len(json.dumps(entry)))
+    journal.record(entry)
+    (kept,) = journal.newest()
+    assert (kept == entry) is whole and ("too large" in kept["body"]) is not whole
+
+
+def test_a_journal_of_size_0_writes_no_file(tmp_path: Path) -> None:
+    """--journal-size 0: nothing is kept, so nothing grows on disk."""
+    path = tmp_path / "tickets.db.journal"
+    FileJournal(str(path), 0).record({"n": 1})
+    assert not path.exists()
+
+
+def test_a_journal_file_removed_under_a_worker_is_made_again(tmp_path: Path) -> None:
+    """An operator deletes the file: the worker notices at its 32nd write and journals to a new one."""
+    path = tmp_path / "tickets.db.journal"
+    journal = FileJournal(str(path), 5)
+    journal.record({"n": 1})
+    path.unlink()
+    for n in range(2, 33):
+        journal.record({"n": n})
+    assert not path.exists()  # the 32nd write went to the removed file, then the worker looked
+    journal.record({"n": 33})
+    assert [e["n"] for e in journal.newest()] == [33]
+
+
+# -- the X-Mock-Warning header -------------------------------------------------------------------------
+
+WARNED = "ignored unknown fields: "  # what the warning says before the field's name
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("a" * (300 - len(WARNED)), WARNED + "a" * (300 - len(WARNED))),  # exactly 300 characters: whole
+        ("a" * (301 - len(WARNED)), WARNED + "a" * (297 - len(WARNED)) + "..."),  # one more: cut to 300
+        ("~Tab\there!\x7f", WARNED + "~Tab?here!?"),  # printable ASCII is space to tilde
+        ("façade 1", WARNED + "fa?ade 1"),
+    ],
+    ids=["300", "301", "printable", "non-ascii"],
+)
+def test_a_warning_header_is_printable_ascii_of_at_most_300_characters(tu: Api, name: str, header: str) -> None:
+    response = tu.create(create_body(**{name: "x"}))
+    assert response.status_code == 201
+    assert response.headers.getlist("X-Mock-Warning") == [header]
+
+
+# -- a scenario step that finds its ticket moved on or gone -----------------------------------------
+
+CANCEL = "DEFERRED.AWAITING-CANCELATION"  # the shipped accept-cancellation step: after 1h, to CLOSED.CANCELED
+
+
+@pytest.mark.parametrize("race", ["moved", "deleted"])
+def test_a_step_whose_ticket_another_worker_changed_is_dropped_saying_why(
+    client: FlaskClient,
+    parts: MockParts,
+    tu: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    race: str,
+) -> None:
+    """A worker picks a due step; another worker's move (or reset) commits before it locks the
+    ticket (PostgreSQL's READ COMMITTED shows it the change): the step is dropped with a note."""
+    ticket_id, key = tu.ticket_in(CANCEL)
+    update_within = parts.store.update_within
+
+    def another_worker_commits_first(tx: Any, *args: Any, **kwargs: Any) -> Any:
+        if race == "moved":
+            tx.execute("UPDATE tickets SET state = ? WHERE mirror_key = ?", ("OPENACTIVE", key))
+        else:
+            tx.execute("DELETE FROM tickets WHERE mirror_key = ?", (key,))
+        return update_within(tx, *args, **kwargs)
+
+    monkeypatch.setattr(parts.store, "update_within", another_worker_commits_first)
+    caplog.set_level(logging.INFO, logger="mockserver.schedule")
+    answer = client.post("/_mock/clock", json={"advance": "2h"})
+    assert answer.status_code == 200, answer.get_json()
+    (step,) = answer.get_json()["fired"]
+    assert (step["ticketId"], step["status"]) == (ticket_id, "dropped")
+    assert step["dueAt"] < step["doneAt"] <= answer.get_json()["now"]  # same format: compared as text
+    if race == "moved":  # names where the ticket is and where the step expected it
+        assert "OPENACTIVE" in step["note"] and CANCEL in step["note"]
+        assert client.get(f"/_mock/tickets/{ticket_id}").get_json()["baseTroubleTicketState"] == "OPENACTIVE"
+    else:
+        assert "gone" in step["note"]
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "mockserver.schedule"]
+    assert str(step["id"]) in logged and step["note"] in logged
+
+
+# -- the pytest kit: its mirror's errors, the TO side's threads, the plugin's options ------------------
+
+
+def test_the_kits_mirror_names_the_request_it_was_refused() -> None:
+    """A test asking the mirror for a ticket it never had fails saying which request got which answer."""
+    with served(create_mirror_app(MockConfig(role="tu-mirror", jwt_secret=SECRET))) as url:
+        with pytest.raises(TTMockError) as refused:
+            TTMirror(url, secret=SECRET).ticket("NO-SUCH-KEY")
+    assert "GET /_mock/tickets/NO-SUCH-KEY (404)" in str(refused.value)
+
+
+def tt_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("tt-"))
+
+
+def test_the_to_side_runs_two_named_daemon_threads_once_per_process() -> None:
+    """What an operator sees in a thread dump of a worker (py-spy dump): the steps' and the callbacks'
+    threads by name, daemons so that a worker can exit; a second start in the same process adds none."""
+    to_side = create_app(MockConfig(jwt_secret=SECRET)).extensions["mockserver"].to_side
+    before = tt_threads()
+    to_side.start()
+    to_side.start()
+    try:
+        started = [t for t in threading.enumerate() if t.name in ("tt-steps", "tt-callbacks")]
+        assert tt_threads() == sorted([*before, "tt-callbacks", "tt-steps"])
+        assert all(t.daemon for t in started)
+    finally:
+        to_side.stop()
+    assert tt_threads() == before
+
+
+def test_the_plugins_options_are_in_pytest_help(pytester: pytest.Pytester) -> None:
+    """Under a heading of their own that names the fixtures; the ini option with what it is for."""
+    lines = pytester.runpytest_inprocess("--help").stdout.lines
+    (at,) = [n for n, line in enumerate(lines) if line.strip().startswith("--tt-mock-url=URL")]
+    heading = next(line for line in reversed(lines[:at]) if line and not line.startswith(" "))
+    assert "tt_mock" in heading and "trouble ticket mock" in heading.lower()
+    assert "URL" in lines[at].split("URL", 1)[1]  # the help says what URL is
+    (ini,) = [line for line in lines if line.strip().startswith("tt_mock_args (args):")]
+    assert "tt-mock serve" in ini  # the options are tt-mock serve's
