@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -281,3 +282,38 @@ def test_a_lost_database_connection_is_a_store_error_and_the_next_request_reconn
         lost = api.get(ticket_id)  # answered as a SQLite error is: the contract's remote error, "retry"
         assert "the ticket store could not serve the request" in lost.get_json()["remoteException"]
         assert api.get(ticket_id).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("dsn", "named"),
+    [
+        ("postgresql://tt_user:s3cret@127.0.0.1:1/tt_db", "postgresql://tt_user@127.0.0.1:1/tt_db"),
+        ("postgresql:///tt_db?port=1&password=s3cret", "postgresql://localhost:1/tt_db"),
+        ("postgresql://tt_user:s3cret@127.0.0.1/tt_db?colour=red", "does not parse"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_named_without_its_password(
+    dsn: str, named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mockserver.cli import EXIT_USAGE, main
+
+    assert main(["serve", "--db", dsn, "--data-dir", str(tmp_path), "--workers", "1"]) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert "cannot open the store" in error and named in error
+    assert "s3cret" not in error
+
+
+@pytest.mark.postgres
+def test_closing_a_postgres_store_ends_its_database_session() -> None:
+    with postgres.schema_dsn() as dsn:
+        store = open_store(dsn)
+        (row,) = store.query("SELECT pg_backend_pid() AS pid")
+        backend = row["pid"]
+        store.close()
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            for _ in range(50):  # the server ends a session a moment after its client leaves
+                if admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone() is None:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail(f"the session of the closed store (backend {backend}) is still open")
