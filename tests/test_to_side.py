@@ -439,3 +439,15 @@ def test_serving_options_that_cannot_work_exit_2_saying_why(
 ) -> None:
     assert tt_mock(["serve", "--db", str(tmp_path / "t.db"), "--port", "1", *args]) == 2
     assert named in capsys.readouterr().err
+
+
+def test_the_scenarios_listed_say_what_each_does_as_the_file_writes_it(client: FlaskClient) -> None:
+    listed = client.get("/_mock/scenarios").get_json()["scenarios"]
+    written = yaml.safe_load(spec.SCENARIOS_PATH.read_text())["scenarios"]
+    # then: the state the TO moves to, its dialog, the other fields of its move (none when the file gives none)
+    assert [s["then"] for s in listed] == [{"fields": {}, **w["then"]} for w in written]
+    assert any(s["then"]["fields"] for s in listed)  # the close-out fields of a move into CLEARED
+    assert [s["meaning"] for s in listed] == [w["meaning"] for w in written]
+    assert [s["when"]["enters"] for s in listed] == [w["when"]["enters"] for w in written]
+    assert [parse_duration(s["after"]) for s in listed] == [parse_duration(w["after"]) for w in written]
+    assert [s["afterSeconds"] * 1000 for s in listed] == [parse_duration(w["after"]) for w in written]
