@@ -254,3 +254,14 @@ def test_a_bad_seed_file_stops_the_start_naming_the_ticket(tmp_path: Path, text:
     with pytest.raises(ValueError, match="seed.yaml") as raised:
         create_app(MockConfig(jwt_secret=SECRET, seed_path=seeds))
     assert message in str(raised.value)
+
+
+def test_a_move_of_the_history_naming_an_unknown_field_is_a_400_naming_the_move_and_the_field(
+    client: FlaskClient,
+) -> None:
+    move = {"side": "TU", "baseTroubleTicketState": "DEFERRED.AWAITING-CANCELATION", "dialog": "x", "colour": "blue"}
+    response = _seed(client, {"tenant": "TU-A", "history": [move]})
+    assert response.status_code == 400, response.get_json()
+    message = response.get_json()["illegalArgumentException"]
+    assert message.startswith("history[0]: ") and "unknown field: colour" in message
+    assert client.get("/_mock/tickets").get_json()["tickets"] == []
