@@ -163,3 +163,21 @@ def test_a_rules_file_that_inherits_a_rule_the_other_lacks_says_which(tmp_path: 
     with pytest.raises(ValueError, match="inherits rules rules.yaml does not list: http.teapot"):
         Catalogue.build(MirrorContract.load(tmp_path / "mirror.yaml"))
     assert load_document(tmp_path / "mirror.yaml")["info"]["x-derived-from"] == "openapi.yaml"
+
+
+@pytest.mark.parametrize(
+    ("changed", "rule"),
+    [({NAMES.mirror_key: "ONV-2"}, "ids.path-body-match"), ({NAMES.ticket_id: "RED-2"}, "ids.ticket-id-match")],
+)
+def test_an_update_whose_ids_disagree_is_a_400_naming_the_rule(
+    mirror: FlaskClient, changed: dict[str, str], rule: str
+) -> None:
+    open_ticket(mirror)
+    refused = patch(mirror, "ONV-1", "DEFERRED.AWAITING-INFORMATION", **changed)
+    assert refused.status_code == 400
+    ((name, value),) = changed.items()
+    message = refused.get_json()[MIRROR.errors.illegal_argument]
+    assert name in message and value in message
+    (entry,) = mirror.get("/_mock/journal?method=PATCH").get_json()["requests"]
+    assert entry["rules"] == [rule]
+    assert mirror.get("/_mock/tickets/ONV-1").get_json()["history"][-1]["side"] == "TU"  # nothing moved
