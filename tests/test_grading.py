@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from mockserver.app import MockParts
 from mockserver.grading import CATEGORIES, Grade, category, grade
+from mockserver.testing import free_port, served
 from spec.catalogue import Catalogue
 from tests.support import Api, auth, create_body, token, update_body
 
@@ -223,3 +228,70 @@ def test_a_multipart_request_is_shown_as_curl_parts(
     )
     markdown = _grade(client, parts, catalogue).markdown()
     assert "-F 'data=" in markdown and "-F attachment=@FILE" in markdown
+
+
+# -- `tt-mock report`: the same grade, of a mock served at a URL --------------------------------
+
+
+def _report(*options: str) -> int:
+    from mockserver.cli import main
+
+    return main(["report", *options])
+
+
+def test_tt_mock_report_grades_the_journal_of_the_mock_at_a_url(
+    app: Flask, tu: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mockserver.cli import EXIT_BROKE_CONTRACT, EXIT_CLEAN
+
+    _sloppy(tu)
+    tu_b = Api(tu.client, "TU-B", tu.lifecycle)
+    tu_b.open_ticket()  # TU-B keeps the contract
+    # The mock behind a proxy that serves it under a path; the URL given as copied, with its slash.
+    app.wsgi_app = DispatcherMiddleware(NotFound(), {"/mock-X": app.wsgi_app})  # type: ignore[method-assign]
+    with served(app) as base:
+        url = f"{base}/mock-X/"
+        md, xml = tmp_path / "reports" / "md" / "grade.md", tmp_path / "reports" / "xml" / "grade.xml"
+        assert _report("--url", url, "--tenant", "TU-A", "--report", str(md), "--junit-xml", str(xml)) == (
+            EXIT_BROKE_CONTRACT
+        )
+        text = capsys.readouterr().out
+        # TU-A's requests: the sloppy session's but the one whose expired token names no tenant
+        assert "7 of 8 requests" in text and "create.troubleType.maxLength" in text
+        assert "`create.troubleType.maxLength`" in md.read_text(encoding="utf-8")
+        suite = ElementTree.fromstring(xml.read_text(encoding="utf-8"))
+        assert (suite.get("tests"), suite.get("failures")) == ("8", "7")
+
+        assert _report("--url", url, "--tenant", "TU-B") == EXIT_CLEAN
+        assert "create.troubleType.maxLength" not in capsys.readouterr().out
+        assert _report("--url", url, "--since", "2999-01-01T00:00:00Z") == EXIT_CLEAN  # nothing since then
+        assert _report("--url", url) == EXIT_BROKE_CONTRACT  # every tenant
+        assert "8 of 10 requests" in capsys.readouterr().out
+
+
+def test_tt_mock_report_without_a_mock_at_the_url_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from mockserver.cli import EXIT_USAGE
+
+    url = f"http://127.0.0.1:{free_port()}"
+    assert _report("--url", url + "/") == EXIT_USAGE
+    assert f"no mock answers at {url} " in capsys.readouterr().err
+
+
+def test_tt_mock_report_of_a_url_that_is_not_a_mock_names_its_answer(
+    app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mockserver.cli import EXIT_USAGE
+
+    with served(app) as base:
+        assert _report("--url", f"{base}/elsewhere") == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert f"{base}/elsewhere/_mock/journal" in error and "404" in error
+
+
+def test_tt_mock_report_with_a_contract_it_cannot_read_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mockserver.cli import EXIT_USAGE
+
+    assert _report("--spec", str(tmp_path / "missing.yaml")) == EXIT_USAGE
+    assert "cannot read the contract" in capsys.readouterr().err
