@@ -52,3 +52,21 @@ def test_tt_mock_url_with_no_mock_there_is_a_usage_error(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--tt-mock-url={url}")
     assert result.ret != 0
     result.stdout.fnmatch_lines([f"*--tt-mock-url {url}: no mock answers there*"])
+
+
+def test_the_kits_mirror_lists_the_tickets_the_tu_opened() -> None:
+    from mockserver import MockConfig
+    from mockserver.testing import TTMirror, served
+    from mockserver.tu_mirror import create_mirror_app
+    from tests.support import SECRET
+
+    with served(create_mirror_app(MockConfig(role="tu-mirror", jwt_secret=SECRET))) as url:
+        mirror = TTMirror(url + "/", secret=SECRET)
+        assert mirror.tickets() == []
+        mirror.open("ONV-1", "RED-1")
+        mirror.open("ONV-2", "RED-2")
+        names = mirror.contract.names
+        assert sorted((t[names.mirror_key], t[names.ticket_id]) for t in mirror.tickets()) == [
+            ("ONV-1", "RED-1"),
+            ("ONV-2", "RED-2"),
+        ]
