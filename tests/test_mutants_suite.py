@@ -49,7 +49,7 @@ from mockserver import create_app
 from spec import lifecycle as lifecycle_module
 from spec.catalogue import SOURCES, Catalogue, Source
 from spec.contract import Contract
-from tests.faults import CONFIG, _holding_red_1, correct_mock
+from tests.faults import CONFIG, FAULTS, _foreign_ticket_named_as_foreign, _holding_red_1, correct_mock
 from tests.mirror_faults import MIRROR_FAULTS, correct_mirror
 from tests.serving import served
 from tests.support import token
@@ -475,3 +475,36 @@ def test_a_bug_of_the_suite_s_own_exits_3_with_its_traceback_and_says_so(
     err = capsys.readouterr().err
     assert "Traceback" in err and "KeyError: 'a bug of the suite'" in err
     assert re.search(r"^internal error: .*exit 3.*traceback", err, re.M)  # the line to grep for
+
+
+# -- the lifecycle and tenancy rules, as the report names them ----------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_move_taken_without_its_entry_fields_fails_a_rule_naming_the_move_and_the_fields() -> None:
+    fault = next(f for f in FAULTS if f.name == "cleared-without-close-out")
+    result = _run(fault.build(), layers=("lifecycle",), to_hook=True)
+    assert result.exit_code == 1
+    rules = {rule.rule_id: rule for rule in result.layer("lifecycle").rules}
+    entry = rules["TO.OPENACTIVE->CLEARED.without-entry-fields"]
+    assert entry.status is Status.FAILED
+    needs = LIFECYCLE.entry_requirements("OPENACTIVE", "CLEARED")
+    message = entry.violations[0].message
+    assert "OPENACTIVE -> CLEARED" in message and all(field in message for field in needs), message
+    # Each move's title says what the lifecycle file makes of it.
+    assert "refused" in rules["TU.OPENACTIVE->CLOSED"].title and "allowed" not in rules["TU.OPENACTIVE->CLOSED"].title
+    assert "allowed" in rules["TO.OPENACTIVE->CLEARED"].title
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_tenant_told_another_s_ticket_exists_sees_both_answers_to_compare() -> None:
+    fault = next(f for f in FAULTS if f.build is _foreign_ticket_named_as_foreign)
+    result = _run(fault.build(), layers=("auth",), token_b=token("TU-B"))
+    rules = {rule.rule_id: rule for rule in result.layer("auth").rules}
+    read = rules["tenancy.read"]
+    assert read.status is Status.FAILED
+    paths = [exchange.url for exchange in read.violations[0].exchanges]
+    assert len(paths) == 2 and paths[0] != paths[1]  # A's ticket, and one nobody has
+    assert rules["tenancy.update"].status is Status.PASSED
