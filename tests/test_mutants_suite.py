@@ -508,3 +508,14 @@ def test_a_tenant_told_another_s_ticket_exists_sees_both_answers_to_compare() ->
     paths = [exchange.url for exchange in read.violations[0].exchanges]
     assert len(paths) == 2 and paths[0] != paths[1]  # A's ticket, and one nobody has
     assert rules["tenancy.update"].status is Status.PASSED
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_mirror_read_that_is_not_a_200_confirms_no_move() -> None:
+    """A GET answered 202 "still mirroring" shows no state, whatever its body holds: the moves are not seen made."""
+    app = next(f for f in MIRROR_FAULTS if f.name == "reads-202").build()
+    result = _run_mirror(app, layers=("lifecycle",), tu_hook=True)
+    assert result.exit_code == 1
+    broken = {v.breaks for rule in result.rules for v in rule.violations if v.binding}
+    assert "lifecycle.TO.OPENACTIVE->CLEARED" in broken, broken  # an allowed move, not seen made
