@@ -185,6 +185,14 @@ def _crash_on_non_ascii_path() -> None:
         raise UnicodeEncodeError("ascii", request.path, 0, 1, "the ticket lookup only knows ASCII")
 
 
+def _crash_on_multipart_without_parts() -> None:
+    """A hand-written multipart reader that takes the first part for granted: none there is a 500."""
+    boundary = request.mimetype_params.get("boundary")
+    if request.method in ("POST", "PATCH") and request.mimetype == "multipart/form-data" and boundary:
+        if request.get_data().startswith(b"--" + boundary.encode() + b"--"):  # the closing delimiter first
+            raise IndexError("the first part of a multipart body without parts")
+
+
 def _drop_allow(response: Response) -> None:
     if response.status_code == 405:
         del response.headers["Allow"]
@@ -1062,6 +1070,13 @@ FAULTS = [
         "http.no-5xx",
         "a ticket id with non-ASCII letters crashes the server (500)",
         requests_intercepted(_crash_on_non_ascii_path),
+    ),
+    Fault(
+        "crash-on-multipart-without-parts",
+        "protocol",
+        "http.no-5xx",
+        "a multipart body whose boundary closes at once, with no part at all, crashes the server (500)",
+        requests_intercepted(_crash_on_multipart_without_parts),
     ),
     Fault(
         "truncated-json-errors",

@@ -249,6 +249,13 @@ def _crashes_on_broken_json() -> None:
         json.loads(request.get_data() or b"{}")  # an unguarded parse: a 500 for the TO
 
 
+def _crashes_on_multipart_without_parts() -> None:
+    boundary = request.mimetype_params.get("boundary")
+    if _on_api("PATCH") and request.mimetype == "multipart/form-data" and boundary:
+        if request.get_data().startswith(b"--" + boundary.encode() + b"--"):  # closed before any part
+            raise IndexError("the first part of a multipart body without parts")  # a 500 for the TO
+
+
 def _no_max(name: str) -> Callable[[dict[str, Any]], None]:
     return lambda schema: schema["properties"][name].pop("maxLength")
 
@@ -475,6 +482,9 @@ MIRROR_FAULTS = [
                 "answers 400 to a body of another media type", requests_intercepted(_other_media_type_is_400)),
     MirrorFault("500-on-broken-json", "protocol", "http.no-5xx",
                 "fails with a 500 on a body that is not JSON", requests_intercepted(_crashes_on_broken_json)),
+    MirrorFault("500-on-multipart-without-parts", "protocol", "http.no-5xx",
+                "fails with a 500 on a multipart body closed before any part",
+                requests_intercepted(_crashes_on_multipart_without_parts)),
     MirrorFault("not-found-as-number", "roundtrip", "read.404.body",
                 "answers an unknown mirrorKey with the status as the message", answers_rewritten(_not_found_as_number)),
     MirrorFault("not-found-empty", "roundtrip", "read.404.body",

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import time
+import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,23 +21,35 @@ import pytest
 from flask import Flask, request
 
 import spec
-from contracts import checks
+from contracts import checks, cli
+from contracts import runner as runner_module
+from contracts import tokens as tokens_module
 from contracts.client import guarded_session
 from contracts.config import RunConfig
 from contracts.coverage import Coverage, summarize
 from contracts.html import write_html
 from contracts.layers.auth import bad_credentials
+from contracts.report import summary_lines, write_junit, write_markdown
 from contracts.results import LayerRun, RunResult, Status
 from contracts.runner import run
 from contracts.samples import near_misses
 from contracts.tokens import OAuthClient, TokenError, Tokens
-from contracts.transport import GuardedAdapter, HaltedRequest, Limits, Monitor, RateLimiter, RunHalted, Traffic
+from contracts.transport import (
+    Exchange,
+    GuardedAdapter,
+    HaltedRequest,
+    Limits,
+    Monitor,
+    RateLimiter,
+    RunHalted,
+    Traffic,
+)
 from contracts.verdicts import Verdicts
 from mockserver import create_app
 from spec import lifecycle as lifecycle_module
-from spec.catalogue import Catalogue, Source
+from spec.catalogue import SOURCES, Catalogue, Source
 from spec.contract import Contract
-from tests.faults import CONFIG, _holding_red_1, correct_mock
+from tests.faults import CONFIG, FAULTS, _foreign_ticket_named_as_foreign, _holding_red_1, correct_mock
 from tests.mirror_faults import MIRROR_FAULTS, correct_mirror
 from tests.serving import served
 from tests.support import token
@@ -354,3 +367,155 @@ def test_the_mirror_pre_flight_notes_an_unknown_key_answered_without_error_body(
     _run_mirror(app, stream, layers=("auth",))
     notes = [line for line in stream.getvalue().splitlines() if line.startswith("pre-flight: GET ")]
     assert bool(notes) is noted and all("answered 404" in note and "the layers will judge it" in note for note in notes)
+
+
+# -- the reports' tables, sections and limits -----------------------------------------------------
+
+
+def test_the_source_table_counts_every_contract_rule_of_each_source() -> None:
+    lines = summary_lines(_one_failure("create.dialog", "create.dialog.maxLength"))
+    header = next(i for i, line in enumerate(lines) if line.startswith("source "))
+    rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1 : header + 1 + len(SOURCES)]}
+    for source in SOURCES:
+        assert int(rows[source.value][0]) == sum(rule.source is source for rule in CATALOGUE), source
+    assert rows["page"][1:3] == ["1", "1"]  # the one rule checked, and failed
+
+
+def test_the_html_report_shows_a_failure_as_a_failure_not_a_warning(tmp_path: Path) -> None:
+    page = _page(_one_failure("create.dialog", "create.dialog.maxLength"), tmp_path)
+    assert "<div class='violation'>" in page and "violation warning" not in page
+
+
+def test_the_html_report_shows_the_first_500_characters_of_an_answer(tmp_path: Path) -> None:
+    layer = LayerRun("boundaries", "Boundaries", CATALOGUE)
+    rule = layer.new_rule("create.dialog", "the dialog's limit", ["create.dialog.maxLength"])
+    answer = Exchange("POST", "http://h/troubleTicket", {}, status=201, response_text="a" * 500 + "b" * 100)
+    rule.violate("a dialog too long was taken", answer)
+    layer.add(rule)
+    result = RunResult(base_url="http://h", seed=1, layers=[layer.finish()], catalogue=CATALOGUE, options={}, replay={})
+    shown = re.findall(r"Answer: <code>([^<]*)</code>", _page(result, tmp_path))
+    assert shown == ["201 " + "a" * 500]
+
+
+def test_each_markdown_section_of_a_failure_is_a_heading_set_apart(tmp_path: Path) -> None:
+    write_markdown(_one_failure("create.dialog", "create.dialog.maxLength"), tmp_path / "r.md")
+    lines = (tmp_path / "r.md").read_text().splitlines()
+    heading = lines.index("### the rule create.dialog")
+    assert lines[heading - 1] == "" and lines[heading - 2] == "## Failures"
+
+
+def test_junit_counts_a_layer_the_run_never_reached_as_skipped(tmp_path: Path) -> None:
+    result = _one_failure("create.dialog", "create.dialog.maxLength")
+    result.halted, result.not_reached = RunHalted("the run reached its deadline", exit_code=2), ["auth"]
+    write_junit(result, tmp_path / "r.xml")
+    suite = next(s for s in ET.parse(tmp_path / "r.xml").getroot() if s.get("name") == "auth")
+    assert (suite.get("tests"), suite.get("skipped")) == ("1", "1")
+    skipped = suite.find("testcase/skipped")
+    assert skipped is not None and "deadline" in skipped.get("message", "")
+
+
+# -- tokens obtained again ------------------------------------------------------------------------
+
+
+def test_an_obtained_token_is_obtained_again_a_quarter_of_its_life_before_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A quarter of its life, at most 30 s: never sent once expired, never fetched for nothing."""
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(tokens_module, "time", SimpleNamespace(monotonic=lambda: clock["now"], time=time.time))
+    for lifetime, early in ((40, 10.0), (3600, 30.0)):
+        seen: list[dict[str, str]] = []
+        with served(_token_endpoint({"access_token": "tok", "expires_in": lifetime}, seen)) as url:
+            tokens = Tokens(a="", clients={"a": OAuthClient(f"{url}/oauth/token", "TU-A", "s3cret")})
+            tokens.obtain("a")
+            clock["now"] += lifetime - early - 1
+            tokens.refresh()
+            assert len(seen) == 1, lifetime  # not yet
+            clock["now"] += 2
+            tokens.refresh()
+            assert len(seen) == 2, lifetime  # before it expires
+
+
+# -- the command line, in-process -----------------------------------------------------------------
+
+COMMAND = ["run", "--base-url", "http://127.0.0.1:9", "--token", "t", "--quiet"]
+
+
+def test_the_command_line_writes_each_report_where_it_is_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr(runner_module, "run", lambda config: _one_failure("create.dialog", "create.dialog.maxLength"))
+    paths = {
+        option: tmp_path / name
+        for option, name in (("--report", "r.md"), ("--junit-xml", "r.xml"), ("--html", "r.html"))
+    }
+    code = cli.main([*COMMAND, *(part for option, path in paths.items() for part in (option, str(path)))])
+    assert code == 1
+    out = capsys.readouterr().out
+    for path in paths.values():
+        assert path.is_file() and str(path) in out, path
+    assert "### the rule create.dialog" in paths["--report"].read_text()
+
+
+def test_a_rate_limit_that_is_not_one_is_a_usage_error_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*COMMAND, "--rate-limit", "fast"])
+    assert exit_.value.code == 2
+    assert re.search(r"^usage error: .*rate limit.*'fast'", capsys.readouterr().err, re.M)
+
+
+def test_a_bug_of_the_suite_s_own_exits_3_with_its_traceback_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def crash(config: RunConfig) -> RunResult:
+        raise KeyError("a bug of the suite")
+
+    monkeypatch.setattr(runner_module, "run", crash)
+    assert cli.main(COMMAND) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "KeyError: 'a bug of the suite'" in err
+    assert re.search(r"^internal error: .*exit 3.*traceback", err, re.M)  # the line to grep for
+
+
+# -- the lifecycle and tenancy rules, as the report names them ----------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_move_taken_without_its_entry_fields_fails_a_rule_naming_the_move_and_the_fields() -> None:
+    fault = next(f for f in FAULTS if f.name == "cleared-without-close-out")
+    result = _run(fault.build(), layers=("lifecycle",), to_hook=True)
+    assert result.exit_code == 1
+    rules = {rule.rule_id: rule for rule in result.layer("lifecycle").rules}
+    entry = rules["TO.OPENACTIVE->CLEARED.without-entry-fields"]
+    assert entry.status is Status.FAILED
+    needs = LIFECYCLE.entry_requirements("OPENACTIVE", "CLEARED")
+    message = entry.violations[0].message
+    assert "OPENACTIVE -> CLEARED" in message and all(field in message for field in needs), message
+    # Each move's title says what the lifecycle file makes of it.
+    assert "refused" in rules["TU.OPENACTIVE->CLOSED"].title and "allowed" not in rules["TU.OPENACTIVE->CLOSED"].title
+    assert "allowed" in rules["TO.OPENACTIVE->CLEARED"].title
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_tenant_told_another_s_ticket_exists_sees_both_answers_to_compare() -> None:
+    fault = next(f for f in FAULTS if f.build is _foreign_ticket_named_as_foreign)
+    result = _run(fault.build(), layers=("auth",), token_b=token("TU-B"))
+    rules = {rule.rule_id: rule for rule in result.layer("auth").rules}
+    read = rules["tenancy.read"]
+    assert read.status is Status.FAILED
+    paths = [exchange.url for exchange in read.violations[0].exchanges]
+    assert len(paths) == 2 and paths[0] != paths[1]  # A's ticket, and one nobody has
+    assert rules["tenancy.update"].status is Status.PASSED
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_mirror_read_that_is_not_a_200_confirms_no_move() -> None:
+    """A GET answered 202 "still mirroring" shows no state, whatever its body holds: the moves are not seen made."""
+    app = next(f for f in MIRROR_FAULTS if f.name == "reads-202").build()
+    result = _run_mirror(app, layers=("lifecycle",), tu_hook=True)
+    assert result.exit_code == 1
+    broken = {v.breaks for rule in result.rules for v in rule.violations if v.binding}
+    assert "lifecycle.TO.OPENACTIVE->CLEARED" in broken, broken  # an allowed move, not seen made
