@@ -21,6 +21,7 @@ import email.utils
 import json
 import shlex
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -317,6 +318,44 @@ def _is_refused(error: BaseException, depth: int = 0) -> bool:
     inner = [arg for arg in error.args if isinstance(arg, BaseException)]
     inner += [e for e in (error.__cause__, error.__context__, getattr(error, "reason", None)) if e is not None]
     return any(_is_refused(e, depth + 1) for e in inner if isinstance(e, BaseException))
+
+
+def bytes_after_head(url: str, method: str, headers: Mapping[str, str], timeout: float, quiet: float = 0.5) -> bytes:
+    """Send a bodiless request on a connection of its own and return the bytes that follow the
+    answer's header block, until the provider closes or stays quiet for `quiet` seconds.
+
+    For what requests cannot show: it reads no body after HEAD, whatever the provider sends (RFC
+    9110 9.3.2: a HEAD answer has none; bytes sent anyway corrupt the next answer on the connection).
+    Raise OSError when no answer's head comes within `timeout`.
+    """
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() not in ("host", "connection")]
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((parts.hostname or "", port), timeout=timeout) as plain:
+        sock = (
+            ssl.create_default_context().wrap_socket(plain, server_hostname=parts.hostname)
+            if parts.scheme == "https"
+            else plain
+        )
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        received = b""
+        while b"\r\n\r\n" not in received:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise OSError(f"the connection closed before the head of the answer to {method} {target}")
+            received += chunk
+        after = received.split(b"\r\n\r\n", 1)[1]
+        sock.settimeout(quiet)
+        try:
+            while len(after) < 65536 and (chunk := sock.recv(65536)):
+                after += chunk
+        except TimeoutError:
+            pass  # quiet: nothing more is coming
+    return after
 
 
 def accepts_connections(url: str) -> bool:

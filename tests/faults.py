@@ -484,6 +484,20 @@ def _head_not_supported() -> Response | None:
     return None
 
 
+def _head_with_a_body() -> Flask:
+    """A HEAD answered as the GET, body and all (Flask drops a HEAD's body: this one is under it)."""
+    app = create_app(CONFIG)
+    inner = app.wsgi_app
+
+    def answer_head_as_get(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ["REQUEST_METHOD"] == "HEAD":
+            environ = {**environ, "REQUEST_METHOD": "GET"}
+        return inner(environ, start_response)
+
+    app.wsgi_app = answer_head_as_get  # type: ignore[method-assign]
+    return app
+
+
 def _malformed_json_422() -> Response | None:
     if request.method in ("POST", "PATCH") and request.mimetype == "application/json":
         try:
@@ -1086,6 +1100,7 @@ FAULTS = [
         answers_rewritten(_truncate_json_errors),
     ),
     Fault("head-not-supported", "protocol", "http.head", "HEAD gets 405", requests_intercepted(_head_not_supported)),
+    Fault("head-with-a-body", "protocol", "http.head", "HEAD answers carry the GET's body", _head_with_a_body),
     Fault(
         "malformed-json-422",
         "protocol",
