@@ -426,3 +426,83 @@ def test_the_plugins_options_are_in_pytest_help(pytester: pytest.Pytester) -> No
     assert "URL" in lines[at].split("URL", 1)[1]  # the help says what URL is
     (ini,) = [line for line in lines if line.strip().startswith("tt_mock_args (args):")]
     assert "tt-mock serve" in ini  # the options are tt-mock serve's
+
+
+# -- CORS: what a browser of an allowed origin is told, and what others are not ------------------------
+
+EXPOSED = {"X-Mock-Warning", "Retry-After", "WWW-Authenticate", "Allow"}  # what a page's script may read
+
+
+def cors_client(*origins: str) -> FlaskClient:
+    return create_app(MockConfig(jwt_secret=SECRET, cors_origins=origins)).test_client()
+
+
+# GET of an item: the fast path; the spec: the Flask app. Both answer browsers the same.
+CORS_PATHS = ["/troubleTicket/RED-9", "/openapi.json"]
+
+
+@pytest.mark.parametrize("path", CORS_PATHS)
+@pytest.mark.parametrize(
+    ("origins", "allowed", "varies"),
+    [((ORIGIN,), ORIGIN, True), (("*",), "*", False), (("http://other.example", ORIGIN), ORIGIN, True)],
+    ids=["listed", "any", "one-of-two"],
+)
+def test_an_allowed_origin_is_answered_with_what_its_script_may_read(
+    path: str, origins: tuple[str, ...], allowed: str, varies: bool
+) -> None:
+    """A listed origin is echoed (so the answer varies by Origin); '*' answers any origin alike."""
+    answer = cors_client(*origins).get(path, headers={**auth("TU-A"), "Origin": ORIGIN})
+    assert answer.headers.get("Access-Control-Allow-Origin") == allowed
+    assert ("Origin" in answer.headers.getlist("Vary")) is varies
+    assert set(answer.headers["Access-Control-Expose-Headers"].split(", ")) == EXPOSED
+    assert "Access-Control-Allow-Methods" not in answer.headers  # not a preflight
+
+
+@pytest.mark.parametrize("path", CORS_PATHS)
+@pytest.mark.parametrize(
+    ("origins", "sent"),
+    [((ORIGIN,), {}), (("*",), {}), ((ORIGIN,), {"Origin": "http://evil.example"})],
+    ids=["no-origin", "any-but-no-origin", "unlisted-origin"],
+)
+def test_no_origin_or_another_origin_gets_no_cors_headers(
+    path: str, origins: tuple[str, ...], sent: dict[str, str]
+) -> None:
+    """A request without Origin is no browser's cross-origin call; an unlisted origin is not answered."""
+    answer = cors_client(*origins).get(path, headers={**auth("TU-A"), **sent})
+    assert answer.status_code in (200, 404)
+    assert not [name for name in answer.headers.keys() if name.lower().startswith("access-control-")]
+    assert "Origin" not in answer.headers.getlist("Vary")
+
+
+@pytest.mark.parametrize("origins", [(ORIGIN,), ("*",)], ids=["listed", "any"])
+def test_the_control_api_answers_no_other_origin(origins: tuple[str, ...]) -> None:
+    """A page of another origin must not reset or seed the mock: /_mock has no CORS headers at all."""
+    client = cors_client(*origins)
+    for answer in (
+        client.get("/_mock/tickets", headers={"Origin": ORIGIN}),
+        client.options("/_mock/reset", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}),
+    ):
+        assert not [name for name in answer.headers.keys() if name.lower().startswith("access-control-")]
+
+
+@pytest.mark.parametrize(
+    ("method", "asks", "preflight"),
+    [("OPTIONS", True, True), ("OPTIONS", False, False), ("GET", True, False)],
+    ids=["preflight", "options-without-request-method", "get-with-request-method"],
+)
+def test_only_a_preflight_is_told_the_methods_headers_and_max_age(method: str, asks: bool, preflight: bool) -> None:
+    """A preflight is an OPTIONS with Access-Control-Request-Method; nothing else gets its answers."""
+    headers = {**auth("TU-A"), "Origin": ORIGIN}
+    if asks:
+        headers["Access-Control-Request-Method"] = "PATCH"
+    answer = cors_client(ORIGIN).open("/troubleTicket/RED-9", method=method, headers=headers)
+    assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    if not preflight:
+        assert not {"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"} & set(
+            answer.headers.keys()
+        )
+        return
+    assert "PATCH" in answer.headers["Access-Control-Allow-Methods"].split(", ")
+    allowed = set(answer.headers["Access-Control-Allow-Headers"].split(", "))
+    assert allowed == {"Authorization", "Content-Type", "X-Mock-Expect-Refusal"}
+    assert answer.headers["Access-Control-Max-Age"] == "600"
