@@ -506,3 +506,44 @@ def test_only_a_preflight_is_told_the_methods_headers_and_max_age(method: str, a
     allowed = set(answer.headers["Access-Control-Allow-Headers"].split(", "))
     assert allowed == {"Authorization", "Content-Type", "X-Mock-Expect-Refusal"}
     assert answer.headers["Access-Control-Max-Age"] == "600"
+
+
+# -- what the journal keeps ------------------------------------------------------------------------
+
+
+def journal_paths(client: FlaskClient) -> list[str]:
+    return [e["path"] for e in client.get("/_mock/journal?order=oldest").get_json()["requests"]]
+
+
+def test_the_journal_keeps_the_api_and_the_transition_hook_not_the_spec_pages_or_control(
+    client: FlaskClient, tu: Api
+) -> None:
+    """What a client sent and the TO's moves through the hook; not the spec, /docs or the rest of /_mock."""
+    ticket_id, _ = tu.open_ticket()
+    for path in ("/openapi.json", "/openapi.yaml", "/docs", "/_mock", "/_mock/tickets", f"/_mock/tickets/{ticket_id}"):
+        client.get(path, headers=tu.headers).close()  # /docs is a file: closed, not left to the collector
+    client.get(f"/_mock/troubleTicket/{ticket_id}", headers=tu.headers)  # under the hook's collection, not the hook
+    client.post("/_mock/other/RED-1/transition", json={}, headers=tu.headers)  # a /transition elsewhere
+    moved = tu.transition(ticket_id, {"baseTroubleTicketState": "DEFERRED.AWAITING-INFORMATION", "dialog": "ask"})
+    assert moved.status_code == 200
+    tu.get(ticket_id)
+    assert journal_paths(client) == [
+        "/troubleTicket",
+        f"/_mock/troubleTicket/{ticket_id}/transition",
+        f"/troubleTicket/{ticket_id}",
+    ]
+
+
+@pytest.mark.parametrize(("kind", "spec"), [("slow-body", {"ms": 1}), ("truncate", {"keep": 0.5})])
+def test_an_answer_streamed_by_a_fault_is_journaled_with_what_it_carried(
+    client: FlaskClient, tu: Api, kind: str, spec: dict[str, Any]
+) -> None:
+    """A slow or cut body changes the wire, not what the mock answered: the journal shows the ticket made."""
+    assert client.post("/_mock/faults", json={"kind": kind, "times": 1, **spec}).status_code == 201
+    answer = tu.create()
+    assert answer.status_code == 201
+    (entry,) = client.get("/_mock/journal").get_json()["requests"]
+    (made,) = client.get("/_mock/tickets").get_json()["tickets"]
+    assert entry["fault"]["kind"] == kind and entry["status"] == 201
+    assert entry["response"] == {"ticketId": made["ticketId"], "mirrorKey": made["mirrorKey"]}
+    assert entry["ticketId"] == made["ticketId"]
