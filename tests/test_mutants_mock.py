@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from flask.testing import FlaskClient
@@ -28,7 +29,7 @@ import spec
 from mockserver import MockConfig, create_app
 from mockserver.app import MockParts
 from mockserver.cli import main as tt_mock
-from mockserver.grading import grade
+from mockserver.grading import Grade, grade
 from mockserver.journal import FileJournal
 from mockserver.testing import TTMirror, TTMockError, served
 from mockserver.tu_mirror import create_mirror_app
@@ -547,3 +548,41 @@ def test_an_answer_streamed_by_a_fault_is_journaled_with_what_it_carried(
     assert entry["fault"]["kind"] == kind and entry["status"] == 201
     assert entry["response"] == {"ticketId": made["ticketId"], "mirrorKey": made["mirrorKey"]}
     assert entry["ticketId"] == made["ticketId"]
+
+
+# -- tt-mock report's Markdown and JUnit -------------------------------------------------------------
+
+
+def graded(client: FlaskClient, parts: MockParts) -> tuple[list[dict[str, Any]], Grade]:
+    entries = client.get("/_mock/journal?order=oldest").get_json()["requests"]
+    return entries, grade(entries, parts.contract, Catalogue.build(parts.contract))
+
+
+def test_the_markdown_report_names_the_span_each_requests_tenant_and_a_shell_block(
+    client: FlaskClient, parts: MockParts, tu: Api
+) -> None:
+    tu.open_ticket()
+    tu.create(create_body(troubleType="T" * 36))
+    tu.get("RED-1")
+    entries, result = graded(client, parts)
+    markdown = result.markdown()
+    assert f"Requests from {entries[0]['at']} to {entries[-1]['at']}." in markdown.splitlines()
+    (refused,) = [line for line in markdown.splitlines() if line.startswith("- `POST /troubleTicket`")]
+    assert f" as TU-A, {entries[1]['at']}: **400**" in refused
+    # The request to replay sits in a fenced block marked as shell, the body in one marked as JSON.
+    assert "\n  ```sh\n  curl " in markdown and "\n  ```json\n  {" in markdown
+
+
+def test_the_junit_report_puts_the_count_and_each_rule_under_a_class(
+    client: FlaskClient, parts: MockParts, tu: Api
+) -> None:
+    """CI lists test cases by class: the count under `client`, each broken rule under its category."""
+    tu.open_ticket()
+    tu.create(create_body(troubleType="T" * 36))
+    _, result = graded(client, parts)
+    suite = ElementTree.fromstring(result.junit_xml())
+    count, *rules = suite.iter("testcase")
+    assert (count.get("classname"), count.get("name")) == ("client", "2 requests graded")
+    assert [(case.get("classname"), case.get("name")) for case in rules] == [
+        (findings[0].category, rule) for rule, findings in result.by_rule().items()
+    ]
