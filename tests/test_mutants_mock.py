@@ -28,6 +28,7 @@ from flask.testing import FlaskClient
 import spec
 from mockserver import MockConfig, create_app
 from mockserver.app import MockParts
+from mockserver.auth import SECRET_ENV
 from mockserver.cli import main as tt_mock
 from mockserver.grading import Grade, grade
 from mockserver.journal import FileJournal
@@ -586,3 +587,33 @@ def test_the_junit_report_puts_the_count_and_each_rule_under_a_class(
     assert [(case.get("classname"), case.get("name")) for case in rules] == [
         (findings[0].category, rule) for rule, findings in result.by_rule().items()
     ]
+
+
+def test_on_a_secret_of_its_own_the_pages_say_where_to_mint_and_where_to_paste() -> None:
+    """The page and a refused POST /_mock/token name the variable, the command, and /docs' Authorize button."""
+    client = create_app(MockConfig(jwt_secret=SECRET)).test_client()
+    shown = client.get("/_mock/auth").get_json()["message"]
+    refused = client.post("/_mock/token", json={"sub": "TU-A"})
+    assert refused.status_code == 403 and refused.get_json()["illegalArgumentException"] == shown
+    for named in (f"${SECRET_ENV}", "python -m mockserver token --sub", "Authorize on /docs", "console"):
+        assert named in shown
+
+
+# -- the scenarios file: its durations as shown, its text in any locale ----------------------------------
+
+
+def scenario_file(tmp_path: Path, after: str, dialog: str = "closed") -> Path:
+    path = tmp_path / "scenarios.yaml"
+    scenario = {"name": "close", "meaning": "m", "when": {"enters": "CLEARED"}, "after": after}
+    scenario["then"] = {"to": "CLOSED", "dialog": dialog}
+    path.write_text(json.dumps({"scenarios": [scenario]}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("after", "shown"), [("1d2h3m4s", "1d2h3m4s"), ("90m", "1h30m"), ("72h", "3d"), ("1h", "1h"), ("0.5s", "500ms")]
+)
+def test_a_scenarios_delay_is_listed_as_a_person_reads_it(tmp_path: Path, after: str, shown: str) -> None:
+    app = create_app(MockConfig(jwt_secret=SECRET, scenario_path=scenario_file(tmp_path, after)))
+    (listed,) = app.test_client().get("/_mock/scenarios").get_json()["scenarios"]
+    assert listed["after"] == shown
