@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import io
 import json
+import locale
 import logging
 import os
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -617,3 +620,50 @@ def test_a_scenarios_delay_is_listed_as_a_person_reads_it(tmp_path: Path, after:
     app = create_app(MockConfig(jwt_secret=SECRET, scenario_path=scenario_file(tmp_path, after)))
     (listed,) = app.test_client().get("/_mock/scenarios").get_json()["scenarios"]
     assert listed["after"] == shown
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """A machine whose locale is not UTF-8 (LANG=C without coercion; Windows has cp1252)."""
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+
+
+@pytest.mark.skipif(sys.flags.utf8_mode, reason="in UTF-8 mode every file is read as UTF-8")
+def test_a_scenarios_file_is_read_as_utf_8_whatever_the_locale(tmp_path: Path, ascii_locale: None) -> None:
+    dialog = "revisión de la ONT: señal óptica restablecida"
+    app = create_app(MockConfig(jwt_secret=SECRET, scenario_path=scenario_file(tmp_path, "1h", dialog)))
+    (listed,) = app.test_client().get("/_mock/scenarios").get_json()["scenarios"]
+    assert listed["then"]["dialog"] == dialog
+
+
+@pytest.fixture
+def clock_east_of_utc() -> Iterator[None]:
+    """The machine's time zone 5 h 30 east of UTC (POSIX TZ: no zone data needed)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "IST-05:30"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_a_scenarios_now_is_utc_whatever_the_machines_time_zone(
+    client: FlaskClient, tu: Api, clock_east_of_utc: None
+) -> None:
+    """serviceRestoredTime: now is the step's due time in UTC, as the Z says."""
+    ticket_id, _ = tu.open_ticket(troubleType="FTTH_PROVISION_RANGED_NO_NAVEGA")  # resolve-no-navega: after 4h
+    assert client.post("/_mock/clock", json={"advance": "5h"}).status_code == 200
+    steps = client.get("/_mock/steps", query_string={"ticketId": ticket_id}).get_json()["steps"]
+    (step,) = [s for s in steps if s["status"] == "fired"]  # then auto-close waits its 72h
+    restored = tu.get(ticket_id).get_json()["serviceRestoredTime"]  # what the TU reads
+    assert restored == step["dueAt"][:19] + "Z"
