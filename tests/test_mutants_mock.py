@@ -16,6 +16,7 @@ import json
 import locale
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,6 +34,7 @@ from mockserver import MockConfig, create_app
 from mockserver.app import MockParts
 from mockserver.auth import SECRET_ENV
 from mockserver.cli import main as tt_mock
+from mockserver.dialect import POSTGRES, SQLITE
 from mockserver.grading import Grade, grade
 from mockserver.journal import FileJournal
 from mockserver.testing import TTMirror, TTMockError, served
@@ -667,3 +669,33 @@ def test_a_scenarios_now_is_utc_whatever_the_machines_time_zone(
     (step,) = [s for s in steps if s["status"] == "fired"]  # then auto-close waits its 72h
     restored = tu.get(ticket_id).get_json()["serviceRestoredTime"]  # what the TU reads
     assert restored == step["dueAt"][:19] + "Z"
+
+
+# -- callbacks that could not be sent, and the store's SQL ----------------------------------------------
+
+
+@pytest.mark.parametrize("why", ["mirror-gone", "token-unset"])
+def test_a_callback_sent_without_a_token_is_journaled_with_no_authorization(
+    client: FlaskClient, tu: Api, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """No request left the mock: its journal entry shows no Authorization and says why."""
+    monkeypatch.delenv("H5_UNSET_MIRROR_TOKEN", raising=False)
+    mirror = {"url": "http://127.0.0.1:9"} | ({"tokenEnv": "H5_UNSET_MIRROR_TOKEN"} if why == "token-unset" else {})
+    assert client.put("/_mock/mirrors/TU-A", json=mirror).status_code == 200
+    ticket_id, key = tu.open_ticket()
+    assert tu.move(ticket_id, key, "DEFERRED.AWAITING-INFORMATION", "TO").status_code == 200
+    if why == "mirror-gone":
+        client.post("/_mock/callbacks/deliver?timeout=5")  # tried once: no answer on port 9
+        assert client.delete("/_mock/mirrors/TU-A").status_code == 200
+        assert client.post("/_mock/clock", json={"advance": 60}).status_code == 200
+    client.post("/_mock/callbacks/deliver?timeout=5")
+    out = client.get("/_mock/journal?direction=out").get_json()["requests"][0]  # the newest
+    assert out["headers"]["Authorization"] == "" and out["status"] is None
+    assert ("TU-A" if why == "mirror-gone" else "$H5_UNSET_MIRROR_TOKEN") in out["callback"]["error"]
+
+
+def test_sqlites_dialect_leaves_its_placeholders_and_percent_signs() -> None:
+    """sqlite3 takes `?` and a literal `%` as written; only psycopg needs `%s` and `%%`."""
+    statement = "SELECT ? || '%', 5 % 3"
+    assert sqlite3.connect(":memory:").execute(SQLITE.sql(statement), ("x",)).fetchone() == ("x%", 2)
+    assert POSTGRES.sql(statement) == "SELECT %s || '%%', 5 %% 3"
