@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import io
 import json
+import locale
 import logging
 import os
+import sqlite3
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from flask.testing import FlaskClient
@@ -27,8 +32,10 @@ from flask.testing import FlaskClient
 import spec
 from mockserver import MockConfig, create_app
 from mockserver.app import MockParts
+from mockserver.auth import SECRET_ENV
 from mockserver.cli import main as tt_mock
-from mockserver.grading import grade
+from mockserver.dialect import POSTGRES, SQLITE
+from mockserver.grading import Grade, grade
 from mockserver.journal import FileJournal
 from mockserver.testing import TTMirror, TTMockError, served
 from mockserver.tu_mirror import create_mirror_app
@@ -426,3 +433,269 @@ def test_the_plugins_options_are_in_pytest_help(pytester: pytest.Pytester) -> No
     assert "URL" in lines[at].split("URL", 1)[1]  # the help says what URL is
     (ini,) = [line for line in lines if line.strip().startswith("tt_mock_args (args):")]
     assert "tt-mock serve" in ini  # the options are tt-mock serve's
+
+
+# -- CORS: what a browser of an allowed origin is told, and what others are not ------------------------
+
+EXPOSED = {"X-Mock-Warning", "Retry-After", "WWW-Authenticate", "Allow"}  # what a page's script may read
+
+
+def cors_client(*origins: str) -> FlaskClient:
+    return create_app(MockConfig(jwt_secret=SECRET, cors_origins=origins)).test_client()
+
+
+# GET of an item: the fast path; the spec: the Flask app. Both answer browsers the same.
+CORS_PATHS = ["/troubleTicket/RED-9", "/openapi.json"]
+
+
+@pytest.mark.parametrize("path", CORS_PATHS)
+@pytest.mark.parametrize(
+    ("origins", "allowed", "varies"),
+    [((ORIGIN,), ORIGIN, True), (("*",), "*", False), (("http://other.example", ORIGIN), ORIGIN, True)],
+    ids=["listed", "any", "one-of-two"],
+)
+def test_an_allowed_origin_is_answered_with_what_its_script_may_read(
+    path: str, origins: tuple[str, ...], allowed: str, varies: bool
+) -> None:
+    """A listed origin is echoed (so the answer varies by Origin); '*' answers any origin alike."""
+    answer = cors_client(*origins).get(path, headers={**auth("TU-A"), "Origin": ORIGIN})
+    assert answer.headers.get("Access-Control-Allow-Origin") == allowed
+    assert ("Origin" in answer.headers.getlist("Vary")) is varies
+    assert set(answer.headers["Access-Control-Expose-Headers"].split(", ")) == EXPOSED
+    assert "Access-Control-Allow-Methods" not in answer.headers  # not a preflight
+
+
+@pytest.mark.parametrize("path", CORS_PATHS)
+@pytest.mark.parametrize(
+    ("origins", "sent"),
+    [((ORIGIN,), {}), (("*",), {}), ((ORIGIN,), {"Origin": "http://evil.example"})],
+    ids=["no-origin", "any-but-no-origin", "unlisted-origin"],
+)
+def test_no_origin_or_another_origin_gets_no_cors_headers(
+    path: str, origins: tuple[str, ...], sent: dict[str, str]
+) -> None:
+    """A request without Origin is no browser's cross-origin call; an unlisted origin is not answered."""
+    answer = cors_client(*origins).get(path, headers={**auth("TU-A"), **sent})
+    assert answer.status_code in (200, 404)
+    assert not [name for name in answer.headers.keys() if name.lower().startswith("access-control-")]
+    assert "Origin" not in answer.headers.getlist("Vary")
+
+
+@pytest.mark.parametrize("origins", [(ORIGIN,), ("*",)], ids=["listed", "any"])
+def test_the_control_api_answers_no_other_origin(origins: tuple[str, ...]) -> None:
+    """A page of another origin must not reset or seed the mock: /_mock has no CORS headers at all."""
+    client = cors_client(*origins)
+    for answer in (
+        client.get("/_mock/tickets", headers={"Origin": ORIGIN}),
+        client.options("/_mock/reset", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}),
+    ):
+        assert not [name for name in answer.headers.keys() if name.lower().startswith("access-control-")]
+
+
+@pytest.mark.parametrize(
+    ("method", "asks", "preflight"),
+    [("OPTIONS", True, True), ("OPTIONS", False, False), ("GET", True, False)],
+    ids=["preflight", "options-without-request-method", "get-with-request-method"],
+)
+def test_only_a_preflight_is_told_the_methods_headers_and_max_age(method: str, asks: bool, preflight: bool) -> None:
+    """A preflight is an OPTIONS with Access-Control-Request-Method; nothing else gets its answers."""
+    headers = {**auth("TU-A"), "Origin": ORIGIN}
+    if asks:
+        headers["Access-Control-Request-Method"] = "PATCH"
+    answer = cors_client(ORIGIN).open("/troubleTicket/RED-9", method=method, headers=headers)
+    assert answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    if not preflight:
+        assert not {"Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"} & set(
+            answer.headers.keys()
+        )
+        return
+    assert "PATCH" in answer.headers["Access-Control-Allow-Methods"].split(", ")
+    allowed = set(answer.headers["Access-Control-Allow-Headers"].split(", "))
+    assert allowed == {"Authorization", "Content-Type", "X-Mock-Expect-Refusal"}
+    assert answer.headers["Access-Control-Max-Age"] == "600"
+
+
+# -- what the journal keeps ------------------------------------------------------------------------
+
+
+def journal_paths(client: FlaskClient) -> list[str]:
+    return [e["path"] for e in client.get("/_mock/journal?order=oldest").get_json()["requests"]]
+
+
+def test_the_journal_keeps_the_api_and_the_transition_hook_not_the_spec_pages_or_control(
+    client: FlaskClient, tu: Api
+) -> None:
+    """What a client sent and the TO's moves through the hook; not the spec, /docs or the rest of /_mock."""
+    ticket_id, _ = tu.open_ticket()
+    for path in ("/openapi.json", "/openapi.yaml", "/docs", "/_mock", "/_mock/tickets", f"/_mock/tickets/{ticket_id}"):
+        client.get(path, headers=tu.headers).close()  # /docs is a file: closed, not left to the collector
+    client.get(f"/_mock/troubleTicket/{ticket_id}", headers=tu.headers)  # under the hook's collection, not the hook
+    client.post("/_mock/other/RED-1/transition", json={}, headers=tu.headers)  # a /transition elsewhere
+    moved = tu.transition(ticket_id, {"baseTroubleTicketState": "DEFERRED.AWAITING-INFORMATION", "dialog": "ask"})
+    assert moved.status_code == 200
+    tu.get(ticket_id)
+    assert journal_paths(client) == [
+        "/troubleTicket",
+        f"/_mock/troubleTicket/{ticket_id}/transition",
+        f"/troubleTicket/{ticket_id}",
+    ]
+
+
+@pytest.mark.parametrize(("kind", "spec"), [("slow-body", {"ms": 1}), ("truncate", {"keep": 0.5})])
+def test_an_answer_streamed_by_a_fault_is_journaled_with_what_it_carried(
+    client: FlaskClient, tu: Api, kind: str, spec: dict[str, Any]
+) -> None:
+    """A slow or cut body changes the wire, not what the mock answered: the journal shows the ticket made."""
+    assert client.post("/_mock/faults", json={"kind": kind, "times": 1, **spec}).status_code == 201
+    answer = tu.create()
+    assert answer.status_code == 201
+    (entry,) = client.get("/_mock/journal").get_json()["requests"]
+    (made,) = client.get("/_mock/tickets").get_json()["tickets"]
+    assert entry["fault"]["kind"] == kind and entry["status"] == 201
+    assert entry["response"] == {"ticketId": made["ticketId"], "mirrorKey": made["mirrorKey"]}
+    assert entry["ticketId"] == made["ticketId"]
+
+
+# -- tt-mock report's Markdown and JUnit -------------------------------------------------------------
+
+
+def graded(client: FlaskClient, parts: MockParts) -> tuple[list[dict[str, Any]], Grade]:
+    entries = client.get("/_mock/journal?order=oldest").get_json()["requests"]
+    return entries, grade(entries, parts.contract, Catalogue.build(parts.contract))
+
+
+def test_the_markdown_report_names_the_span_each_requests_tenant_and_a_shell_block(
+    client: FlaskClient, parts: MockParts, tu: Api
+) -> None:
+    tu.open_ticket()
+    tu.create(create_body(troubleType="T" * 36))
+    tu.get("RED-1")
+    entries, result = graded(client, parts)
+    markdown = result.markdown()
+    assert f"Requests from {entries[0]['at']} to {entries[-1]['at']}." in markdown.splitlines()
+    (refused,) = [line for line in markdown.splitlines() if line.startswith("- `POST /troubleTicket`")]
+    assert f" as TU-A, {entries[1]['at']}: **400**" in refused
+    # The request to replay sits in a fenced block marked as shell, the body in one marked as JSON.
+    assert "\n  ```sh\n  curl " in markdown and "\n  ```json\n  {" in markdown
+
+
+def test_the_junit_report_puts_the_count_and_each_rule_under_a_class(
+    client: FlaskClient, parts: MockParts, tu: Api
+) -> None:
+    """CI lists test cases by class: the count under `client`, each broken rule under its category."""
+    tu.open_ticket()
+    tu.create(create_body(troubleType="T" * 36))
+    _, result = graded(client, parts)
+    suite = ElementTree.fromstring(result.junit_xml())
+    count, *rules = suite.iter("testcase")
+    assert (count.get("classname"), count.get("name")) == ("client", "2 requests graded")
+    assert [(case.get("classname"), case.get("name")) for case in rules] == [
+        (findings[0].category, rule) for rule, findings in result.by_rule().items()
+    ]
+
+
+def test_on_a_secret_of_its_own_the_pages_say_where_to_mint_and_where_to_paste() -> None:
+    """The page and a refused POST /_mock/token name the variable, the command, and /docs' Authorize button."""
+    client = create_app(MockConfig(jwt_secret=SECRET)).test_client()
+    shown = client.get("/_mock/auth").get_json()["message"]
+    refused = client.post("/_mock/token", json={"sub": "TU-A"})
+    assert refused.status_code == 403 and refused.get_json()["illegalArgumentException"] == shown
+    for named in (f"${SECRET_ENV}", "python -m mockserver token --sub", "Authorize on /docs", "console"):
+        assert named in shown
+
+
+# -- the scenarios file: its durations as shown, its text in any locale ----------------------------------
+
+
+def scenario_file(tmp_path: Path, after: str, dialog: str = "closed") -> Path:
+    path = tmp_path / "scenarios.yaml"
+    scenario = {"name": "close", "meaning": "m", "when": {"enters": "CLEARED"}, "after": after}
+    scenario["then"] = {"to": "CLOSED", "dialog": dialog}
+    path.write_text(json.dumps({"scenarios": [scenario]}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("after", "shown"), [("1d2h3m4s", "1d2h3m4s"), ("90m", "1h30m"), ("72h", "3d"), ("1h", "1h"), ("0.5s", "500ms")]
+)
+def test_a_scenarios_delay_is_listed_as_a_person_reads_it(tmp_path: Path, after: str, shown: str) -> None:
+    app = create_app(MockConfig(jwt_secret=SECRET, scenario_path=scenario_file(tmp_path, after)))
+    (listed,) = app.test_client().get("/_mock/scenarios").get_json()["scenarios"]
+    assert listed["after"] == shown
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """A machine whose locale is not UTF-8 (LANG=C without coercion; Windows has cp1252)."""
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+
+
+@pytest.mark.skipif(sys.flags.utf8_mode, reason="in UTF-8 mode every file is read as UTF-8")
+def test_a_scenarios_file_is_read_as_utf_8_whatever_the_locale(tmp_path: Path, ascii_locale: None) -> None:
+    dialog = "revisión de la ONT: señal óptica restablecida"
+    app = create_app(MockConfig(jwt_secret=SECRET, scenario_path=scenario_file(tmp_path, "1h", dialog)))
+    (listed,) = app.test_client().get("/_mock/scenarios").get_json()["scenarios"]
+    assert listed["then"]["dialog"] == dialog
+
+
+@pytest.fixture
+def clock_east_of_utc() -> Iterator[None]:
+    """The machine's time zone 5 h 30 east of UTC (POSIX TZ: no zone data needed)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "IST-05:30"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_a_scenarios_now_is_utc_whatever_the_machines_time_zone(
+    client: FlaskClient, tu: Api, clock_east_of_utc: None
+) -> None:
+    """serviceRestoredTime: now is the step's due time in UTC, as the Z says."""
+    ticket_id, _ = tu.open_ticket(troubleType="FTTH_PROVISION_RANGED_NO_NAVEGA")  # resolve-no-navega: after 4h
+    assert client.post("/_mock/clock", json={"advance": "5h"}).status_code == 200
+    steps = client.get("/_mock/steps", query_string={"ticketId": ticket_id}).get_json()["steps"]
+    (step,) = [s for s in steps if s["status"] == "fired"]  # then auto-close waits its 72h
+    restored = tu.get(ticket_id).get_json()["serviceRestoredTime"]  # what the TU reads
+    assert restored == step["dueAt"][:19] + "Z"
+
+
+# -- callbacks that could not be sent, and the store's SQL ----------------------------------------------
+
+
+@pytest.mark.parametrize("why", ["mirror-gone", "token-unset"])
+def test_a_callback_sent_without_a_token_is_journaled_with_no_authorization(
+    client: FlaskClient, tu: Api, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """No request left the mock: its journal entry shows no Authorization and says why."""
+    monkeypatch.delenv("H5_UNSET_MIRROR_TOKEN", raising=False)
+    mirror = {"url": "http://127.0.0.1:9"} | ({"tokenEnv": "H5_UNSET_MIRROR_TOKEN"} if why == "token-unset" else {})
+    assert client.put("/_mock/mirrors/TU-A", json=mirror).status_code == 200
+    ticket_id, key = tu.open_ticket()
+    assert tu.move(ticket_id, key, "DEFERRED.AWAITING-INFORMATION", "TO").status_code == 200
+    if why == "mirror-gone":
+        client.post("/_mock/callbacks/deliver?timeout=5")  # tried once: no answer on port 9
+        assert client.delete("/_mock/mirrors/TU-A").status_code == 200
+        assert client.post("/_mock/clock", json={"advance": 60}).status_code == 200
+    client.post("/_mock/callbacks/deliver?timeout=5")
+    out = client.get("/_mock/journal?direction=out").get_json()["requests"][0]  # the newest
+    assert out["headers"]["Authorization"] == "" and out["status"] is None
+    assert ("TU-A" if why == "mirror-gone" else "$H5_UNSET_MIRROR_TOKEN") in out["callback"]["error"]
+
+
+def test_sqlites_dialect_leaves_its_placeholders_and_percent_signs() -> None:
+    """sqlite3 takes `?` and a literal `%` as written; only psycopg needs `%s` and `%%`."""
+    statement = "SELECT ? || '%', 5 % 3"
+    assert sqlite3.connect(":memory:").execute(SQLITE.sql(statement), ("x",)).fetchone() == ("x%", 2)
+    assert POSTGRES.sql(statement) == "SELECT %s || '%%', 5 %% 3"
