@@ -519,3 +519,43 @@ def test_a_mirror_read_that_is_not_a_200_confirms_no_move() -> None:
     assert result.exit_code == 1
     broken = {v.breaks for rule in result.rules for v in rule.violations if v.binding}
     assert "lifecycle.TO.OPENACTIVE->CLEARED" in broken, broken  # an allowed move, not seen made
+
+
+# -- the required-fields check, on the bodies it judges -------------------------------------------
+
+
+def _case(operation_id: str, body: Any, media_type: str = "application/json") -> Any:
+    """What the check reads of a Schemathesis case."""
+    operation = SimpleNamespace(definition=SimpleNamespace(raw={"operationId": operation_id}))
+    return SimpleNamespace(operation=operation, body=body, media_type=media_type)
+
+
+def _answered_400(message: str, media_type: str = "application/json") -> Any:
+    sent = SimpleNamespace(headers={"Content-Type": media_type})
+    return SimpleNamespace(status_code=400, content=json.dumps({KEY: message}).encode(), request=sent)
+
+
+REQUIRED_CHECK = checks.required_fields_message_names_the_missing
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "body"),
+    [("getTroubleTicket", {}), (CONTRACT.create.operation_id, ["a list"]), (CONTRACT.update.operation_id, "text")],
+)
+def test_the_required_fields_check_judges_only_json_objects_sent_to_create_or_update(
+    contract_in_use: None, operation_id: str, body: Any
+) -> None:
+    """A read has no required fields, a body that is no object no fields at all: any message will do."""
+    wrong = CONTRACT.required_message.format(["dialog"])
+    assert REQUIRED_CHECK(None, _answered_400(wrong), _case(operation_id, body)) is None
+
+
+def test_the_required_fields_check_reads_the_data_part_of_a_multipart_body(contract_in_use: None) -> None:
+    multipart = "multipart/form-data"
+    case = _case(CONTRACT.create.operation_id, {CONTRACT.create.data_part: {}}, multipart)
+    expected = CONTRACT.required_message.format(CONTRACT.create.missing({}))
+    assert REQUIRED_CHECK(None, _answered_400(expected, multipart), case) is None
+    with pytest.raises(checks.Breach) as breach:
+        REQUIRED_CHECK(None, _answered_400("the body is wrong", multipart), case)
+    assert breach.value.breaks == "body.required-fields-message"
+    assert all(name in str(breach.value) for name in CONTRACT.create.missing({}))  # it names what was missing
