@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import time
 import xml.etree.ElementTree as ET
 from html import escape
@@ -24,8 +25,9 @@ import spec
 from contracts import checks, cli
 from contracts import runner as runner_module
 from contracts import tokens as tokens_module
-from contracts.client import guarded_session
+from contracts.client import ApiClient, CreationBudget, MirrorKeys, SkipRule, guarded_session
 from contracts.config import RunConfig
+from contracts.context import Context
 from contracts.coverage import Coverage, summarize
 from contracts.html import write_html
 from contracts.layers.auth import bad_credentials
@@ -559,3 +561,18 @@ def test_the_required_fields_check_reads_the_data_part_of_a_multipart_body(contr
         REQUIRED_CHECK(None, _answered_400("the body is wrong", multipart), case)
     assert breach.value.breaks == "body.required-fields-message"
     assert all(name in str(breach.value) for name in CONTRACT.create.missing({}))  # it names what was missing
+
+
+# -- the rules a request body breaks --------------------------------------------------------------
+
+
+def test_a_body_breaking_no_rule_of_the_catalogue_breaks_other_invalid_data() -> None:
+    """A body that is no object, or an error the catalogue has no rule for: the rule it breaks is named all the same."""
+    verdicts = Verdicts(CONTRACT, CATALOGUE)
+    assert "body.other-invalid-data" in CATALOGUE
+    assert verdicts.body_violations(CONTRACT.create, ["a list"]) == ["body.other-invalid-data"]
+    name = CONTRACT.names.attachments
+    assert "create.attachments[].type" not in CATALOGUE  # an attachment that is no object
+    body = {**CONTRACT.example_create("CT-1"), name: [1]}
+    assert verdicts.body_violations(CONTRACT.create, body) == ["body.other-invalid-data"]
+
