@@ -576,3 +576,26 @@ def test_a_body_breaking_no_rule_of_the_catalogue_breaks_other_invalid_data() ->
     body = {**CONTRACT.example_create("CT-1"), name: [1]}
     assert verdicts.body_violations(CONTRACT.create, body) == ["body.other-invalid-data"]
 
+
+# -- a read-only run's client ---------------------------------------------------------------------
+
+
+def test_a_read_only_client_creates_nothing_and_says_read_only_mode_is_why() -> None:
+    adapter = GuardedAdapter(
+        limiter=RateLimiter(None), limits=Limits(), monitor=Monitor(Tokens(a="t"), lambda: None), traffic=Traffic()
+    )
+    budget = CreationBudget(None)
+    client = ApiClient(
+        "http://127.0.0.1:9",
+        Tokens(a="t"),
+        names=CONTRACT.names,
+        keys=MirrorKeys("CT-"),
+        budget=budget,
+        adapter=adapter,
+        read_only=True,
+    )
+    with pytest.raises(SkipRule) as skipped:
+        client.create(CONTRACT.collection_path, CONTRACT.example_create("CT-1"))
+    assert "read-only" in str(skipped.value)  # the skip reason names the mode, as --read-only spells it
+    assert budget.used == 0 and adapter.traffic.requests == 0
+
