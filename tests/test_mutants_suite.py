@@ -599,3 +599,23 @@ def test_a_read_only_client_creates_nothing_and_says_read_only_mode_is_why() -> 
     assert "read-only" in str(skipped.value)  # the skip reason names the mode, as --read-only spells it
     assert budget.used == 0 and adapter.traffic.requests == 0
 
+
+# -- the replay command a report prints -----------------------------------------------------------
+
+
+def test_the_replay_command_runs_the_layer_again_with_the_run_s_options(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lifecycle = tmp_path / "lifecycle.yaml"
+    lifecycle.write_text(spec.LIFECYCLE_PATH.read_text())
+    config = RunConfig(base_url="http://127.0.0.1:9", token="t", lifecycle_path=lifecycle, max_creates=5, to_hook=True)
+    context = Context(config, CONTRACT, CATALOGUE, None, None, 7, None, None)  # type: ignore[arg-type]
+    command = shlex.split(context.replay_command("lifecycle"), comments=True)
+    assert command[0] == "tt-contracts"  # and the rest is what the command line takes
+    seen: list[RunConfig] = []
+    monkeypatch.setenv("TT_TOKEN", "t")
+    monkeypatch.setattr(runner_module, "run", lambda config: seen.append(config) or _one_failure("x", "read.200"))
+    assert cli.main([*command[1:], "--quiet"]) == 1
+    replayed = seen[0]
+    assert replayed.lifecycle_path == lifecycle and replayed.layers == ("lifecycle",)
+    assert (replayed.seed, replayed.max_creates, replayed.to_hook) == (7, 5, True)
