@@ -31,6 +31,7 @@ from contracts.context import Context
 from contracts.coverage import Coverage, summarize
 from contracts.html import write_html
 from contracts.layers.auth import bad_credentials
+from contracts.layers.schema import Observed, finish_covers
 from contracts.report import summary_lines, write_junit, write_markdown
 from contracts.results import LayerRun, RunResult, Status
 from contracts.runner import run
@@ -619,3 +620,39 @@ def test_the_replay_command_runs_the_layer_again_with_the_run_s_options(
     replayed = seen[0]
     assert replayed.lifecycle_path == lifecycle and replayed.layers == ("lifecycle",)
     assert (replayed.seed, replayed.max_creates, replayed.to_hook) == (7, 5, True)
+
+
+# -- what each rule of the schema layer covers ----------------------------------------------------
+
+
+def _label(operation_id: str) -> str:
+    path, method, _ = spec.operation(CONTRACT.document, operation_id)
+    return f"{method} {path}"
+
+
+def _schema_covers(operation: str, check: str, observed: Observed) -> list[str]:
+    context = Context(RunConfig(base_url="http://h", token="t"), CONTRACT, CATALOGUE, None, None, 7, None, None)  # type: ignore[arg-type]
+    rule = LayerRun("schema", "Schema", CATALOGUE).new_rule(f"{operation}.{check}", check, ["http.documented-statuses"])
+    finish_covers(context, rule, operation, check, observed)
+    return rule.covers
+
+
+def test_each_schema_rule_covers_what_its_check_judged_of_the_answers_seen() -> None:
+    read, update = _label(CONTRACT.operations["read"]), _label(CONTRACT.operations["update"])
+    observed = Observed()
+    observed.statuses = {read: {200, 404}, update: {200}}
+    schema_check = _schema_covers(read, "response_schema_conformance", observed)
+    assert {"read.200.body", "read.200.ticketId", "read.200.required", "read.404.body"} <= set(schema_check)
+    media_type_check = _schema_covers(read, "content_type_conformance", observed)
+    assert {"read.200.body", "read.404.body"} <= set(media_type_check)
+    assert not {"read.200.ticketId", "read.200.required"} & set(media_type_check)  # it reads no field
+    assert "update.200" in _schema_covers(update, "positive_data_acceptance", observed)
+    assert "create.201" in _schema_covers(_label(CONTRACT.operations["create"]), "positive_data_acceptance", observed)
+
+
+def test_a_schema_rule_of_an_operation_the_contract_does_not_name_covers_only_its_own() -> None:
+    """An adapted spec may document more operations (a search, a delete): their rules are reported as they are."""
+    observed = Observed()
+    observed.statuses = {"DELETE /troubleTicket/{ticketId}": {204}}
+    covers = _schema_covers("DELETE /troubleTicket/{ticketId}", "status_code_conformance", observed)
+    assert covers == ["http.documented-statuses"]
