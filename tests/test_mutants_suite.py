@@ -656,3 +656,20 @@ def test_a_schema_rule_of_an_operation_the_contract_does_not_name_covers_only_it
     observed.statuses = {"DELETE /troubleTicket/{ticketId}": {204}}
     covers = _schema_covers("DELETE /troubleTicket/{ticketId}", "status_code_conformance", observed)
     assert covers == ["http.documented-statuses"]
+
+
+# -- a provider that takes integers written as integers only --------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_provider_refusing_an_integral_float_is_told_which_value_it_refused() -> None:
+    fault = next(f for f in FAULTS if f.name == "integral-floats-refused")
+    result = _run(fault.build(), layers=("boundaries",), **fault.options)
+    assert result.exit_code == 1
+    rules = [rule for rule in result.layer("boundaries").rules if rule.rule_id.endswith(".integral-float")]
+    refused = [rule for rule in rules if rule.status is Status.FAILED]
+    assert any(".json." in rule.rule_id for rule in refused), [(r.rule_id, r.status) for r in rules]  # JSON bodies
+    for rule in refused:
+        assert {v.breaks for v in rule.violations} == {"body.integer-as-float"}, rule.rule_id
+        assert any(isinstance(note, str) and "1.0" in note for note in rule.notes), rule.notes  # the value it refused
