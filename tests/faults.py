@@ -1611,3 +1611,24 @@ FAULTS += [
         {"strict": True},
     ),
 ]
+
+
+def _integral_floats_refused() -> Response | None:
+    sent = _sent()
+    if request.method in ("POST", "PATCH") and isinstance(sent, dict):
+        floats = [name for name, value in sent.items() if isinstance(value, float) and value.is_integer()]
+        if floats:
+            return _error(CONTRACT.errors.illegal_argument, f"{', '.join(floats)} must be written as an integer")
+    return None
+
+
+FAULTS += [
+    Fault(
+        "integral-floats-refused",
+        "boundaries",
+        "body.integer-as-float",
+        "an integer field written 1.0 is refused: JSON Schema counts it as the integer 1",
+        requests_intercepted(_integral_floats_refused),
+        {"strict": True},  # taking 1.0 is the mock's own choice: a warning otherwise
+    ),
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import time
 import xml.etree.ElementTree as ET
 from html import escape
@@ -24,11 +25,13 @@ import spec
 from contracts import checks, cli
 from contracts import runner as runner_module
 from contracts import tokens as tokens_module
-from contracts.client import guarded_session
+from contracts.client import ApiClient, CreationBudget, MirrorKeys, SkipRule, guarded_session
 from contracts.config import RunConfig
+from contracts.context import Context
 from contracts.coverage import Coverage, summarize
 from contracts.html import write_html
 from contracts.layers.auth import bad_credentials
+from contracts.layers.schema import Observed, finish_covers
 from contracts.report import summary_lines, write_junit, write_markdown
 from contracts.results import LayerRun, RunResult, Status
 from contracts.runner import run
@@ -519,3 +522,154 @@ def test_a_mirror_read_that_is_not_a_200_confirms_no_move() -> None:
     assert result.exit_code == 1
     broken = {v.breaks for rule in result.rules for v in rule.violations if v.binding}
     assert "lifecycle.TO.OPENACTIVE->CLEARED" in broken, broken  # an allowed move, not seen made
+
+
+# -- the required-fields check, on the bodies it judges -------------------------------------------
+
+
+def _case(operation_id: str, body: Any, media_type: str = "application/json") -> Any:
+    """What the check reads of a Schemathesis case."""
+    operation = SimpleNamespace(definition=SimpleNamespace(raw={"operationId": operation_id}))
+    return SimpleNamespace(operation=operation, body=body, media_type=media_type)
+
+
+def _answered_400(message: str, media_type: str = "application/json") -> Any:
+    sent = SimpleNamespace(headers={"Content-Type": media_type})
+    return SimpleNamespace(status_code=400, content=json.dumps({KEY: message}).encode(), request=sent)
+
+
+REQUIRED_CHECK = checks.required_fields_message_names_the_missing
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "body"),
+    [("getTroubleTicket", {}), (CONTRACT.create.operation_id, ["a list"]), (CONTRACT.update.operation_id, "text")],
+)
+def test_the_required_fields_check_judges_only_json_objects_sent_to_create_or_update(
+    contract_in_use: None, operation_id: str, body: Any
+) -> None:
+    """A read has no required fields, a body that is no object no fields at all: any message will do."""
+    wrong = CONTRACT.required_message.format(["dialog"])
+    assert REQUIRED_CHECK(None, _answered_400(wrong), _case(operation_id, body)) is None
+
+
+def test_the_required_fields_check_reads_the_data_part_of_a_multipart_body(contract_in_use: None) -> None:
+    multipart = "multipart/form-data"
+    case = _case(CONTRACT.create.operation_id, {CONTRACT.create.data_part: {}}, multipart)
+    expected = CONTRACT.required_message.format(CONTRACT.create.missing({}))
+    assert REQUIRED_CHECK(None, _answered_400(expected, multipart), case) is None
+    with pytest.raises(checks.Breach) as breach:
+        REQUIRED_CHECK(None, _answered_400("the body is wrong", multipart), case)
+    assert breach.value.breaks == "body.required-fields-message"
+    assert all(name in str(breach.value) for name in CONTRACT.create.missing({}))  # it names what was missing
+
+
+# -- the rules a request body breaks --------------------------------------------------------------
+
+
+def test_a_body_breaking_no_rule_of_the_catalogue_breaks_other_invalid_data() -> None:
+    """A body that is no object, or an error the catalogue has no rule for: the rule it breaks is named all the same."""
+    verdicts = Verdicts(CONTRACT, CATALOGUE)
+    assert "body.other-invalid-data" in CATALOGUE
+    assert verdicts.body_violations(CONTRACT.create, ["a list"]) == ["body.other-invalid-data"]
+    name = CONTRACT.names.attachments
+    assert "create.attachments[].type" not in CATALOGUE  # an attachment that is no object
+    body = {**CONTRACT.example_create("CT-1"), name: [1]}
+    assert verdicts.body_violations(CONTRACT.create, body) == ["body.other-invalid-data"]
+
+
+# -- a read-only run's client ---------------------------------------------------------------------
+
+
+def test_a_read_only_client_creates_nothing_and_says_read_only_mode_is_why() -> None:
+    adapter = GuardedAdapter(
+        limiter=RateLimiter(None), limits=Limits(), monitor=Monitor(Tokens(a="t"), lambda: None), traffic=Traffic()
+    )
+    budget = CreationBudget(None)
+    client = ApiClient(
+        "http://127.0.0.1:9",
+        Tokens(a="t"),
+        names=CONTRACT.names,
+        keys=MirrorKeys("CT-"),
+        budget=budget,
+        adapter=adapter,
+        read_only=True,
+    )
+    with pytest.raises(SkipRule) as skipped:
+        client.create(CONTRACT.collection_path, CONTRACT.example_create("CT-1"))
+    assert "read-only" in str(skipped.value)  # the skip reason names the mode, as --read-only spells it
+    assert budget.used == 0 and adapter.traffic.requests == 0
+
+
+# -- the replay command a report prints -----------------------------------------------------------
+
+
+def test_the_replay_command_runs_the_layer_again_with_the_run_s_options(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lifecycle = tmp_path / "lifecycle.yaml"
+    lifecycle.write_text(spec.LIFECYCLE_PATH.read_text())
+    config = RunConfig(base_url="http://127.0.0.1:9", token="t", lifecycle_path=lifecycle, max_creates=5, to_hook=True)
+    context = Context(config, CONTRACT, CATALOGUE, None, None, 7, None, None)  # type: ignore[arg-type]
+    command = shlex.split(context.replay_command("lifecycle"), comments=True)
+    assert command[0] == "tt-contracts"  # and the rest is what the command line takes
+    seen: list[RunConfig] = []
+    monkeypatch.setenv("TT_TOKEN", "t")
+    monkeypatch.setattr(runner_module, "run", lambda config: seen.append(config) or _one_failure("x", "read.200"))
+    assert cli.main([*command[1:], "--quiet"]) == 1
+    replayed = seen[0]
+    assert replayed.lifecycle_path == lifecycle and replayed.layers == ("lifecycle",)
+    assert (replayed.seed, replayed.max_creates, replayed.to_hook) == (7, 5, True)
+
+
+# -- what each rule of the schema layer covers ----------------------------------------------------
+
+
+def _label(operation_id: str) -> str:
+    path, method, _ = spec.operation(CONTRACT.document, operation_id)
+    return f"{method} {path}"
+
+
+def _schema_covers(operation: str, check: str, observed: Observed) -> list[str]:
+    context = Context(RunConfig(base_url="http://h", token="t"), CONTRACT, CATALOGUE, None, None, 7, None, None)  # type: ignore[arg-type]
+    rule = LayerRun("schema", "Schema", CATALOGUE).new_rule(f"{operation}.{check}", check, ["http.documented-statuses"])
+    finish_covers(context, rule, operation, check, observed)
+    return rule.covers
+
+
+def test_each_schema_rule_covers_what_its_check_judged_of_the_answers_seen() -> None:
+    read, update = _label(CONTRACT.operations["read"]), _label(CONTRACT.operations["update"])
+    observed = Observed()
+    observed.statuses = {read: {200, 404}, update: {200}}
+    schema_check = _schema_covers(read, "response_schema_conformance", observed)
+    assert {"read.200.body", "read.200.ticketId", "read.200.required", "read.404.body"} <= set(schema_check)
+    media_type_check = _schema_covers(read, "content_type_conformance", observed)
+    assert {"read.200.body", "read.404.body"} <= set(media_type_check)
+    assert not {"read.200.ticketId", "read.200.required"} & set(media_type_check)  # it reads no field
+    assert "update.200" in _schema_covers(update, "positive_data_acceptance", observed)
+    assert "create.201" in _schema_covers(_label(CONTRACT.operations["create"]), "positive_data_acceptance", observed)
+
+
+def test_a_schema_rule_of_an_operation_the_contract_does_not_name_covers_only_its_own() -> None:
+    """An adapted spec may document more operations (a search, a delete): their rules are reported as they are."""
+    observed = Observed()
+    observed.statuses = {"DELETE /troubleTicket/{ticketId}": {204}}
+    covers = _schema_covers("DELETE /troubleTicket/{ticketId}", "status_code_conformance", observed)
+    assert covers == ["http.documented-statuses"]
+
+
+# -- a provider that takes integers written as integers only --------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.mutation
+def test_a_provider_refusing_an_integral_float_is_told_which_value_it_refused() -> None:
+    fault = next(f for f in FAULTS if f.name == "integral-floats-refused")
+    result = _run(fault.build(), layers=("boundaries",), **fault.options)
+    assert result.exit_code == 1
+    rules = [rule for rule in result.layer("boundaries").rules if rule.rule_id.endswith(".integral-float")]
+    refused = [rule for rule in rules if rule.status is Status.FAILED]
+    assert any(".json." in rule.rule_id for rule in refused), [(r.rule_id, r.status) for r in rules]  # JSON bodies
+    for rule in refused:
+        assert {v.breaks for v in rule.violations} == {"body.integer-as-float"}, rule.rule_id
+        assert any(isinstance(note, str) and "1.0" in note for note in rule.notes), rule.notes  # the value it refused
