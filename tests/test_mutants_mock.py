@@ -16,6 +16,7 @@ import json
 import locale
 import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -32,15 +33,17 @@ from flask.testing import FlaskClient
 import spec
 from mockserver import MockConfig, create_app
 from mockserver.app import MockParts
-from mockserver.auth import SECRET_ENV
+from mockserver.auth import SECRET_ENV, Authenticator
 from mockserver.cli import main as tt_mock
 from mockserver.dialect import POSTGRES, SQLITE
+from mockserver.errors import Unauthorized
 from mockserver.grading import Grade, grade
 from mockserver.journal import FileJournal
 from mockserver.testing import TTMirror, TTMockError, served
 from mockserver.tu_mirror import create_mirror_app
 from spec import lifecycle as lifecycle_module
 from spec.catalogue import Catalogue
+from spec.contract import Contract
 from tests.support import SECRET, Api, auth, create_body, token
 
 pytest_plugins = ["pytester"]
@@ -699,3 +702,62 @@ def test_sqlites_dialect_leaves_its_placeholders_and_percent_signs() -> None:
     statement = "SELECT ? || '%', 5 % 3"
     assert sqlite3.connect(":memory:").execute(SQLITE.sql(statement), ("x",)).fetchone() == ("x%", 2)
     assert POSTGRES.sql(statement) == "SELECT %s || '%%', 5 %% 3"
+
+
+# -- what the mock's refusals name: a 401's rule, unknown keys, missing fields, shortened values -----
+
+
+class _HouseAuthenticator(Authenticator):
+    """An integrator's own authenticator: refuses a token it does not know, naming no rule."""
+
+    def tenant(self, authorization: str | None) -> str:
+        if authorization == "Bearer house-token":
+            raise Unauthorized("the house token is revoked", token_sent=True)
+        return super().tenant(authorization)
+
+
+def test_a_401_naming_no_rule_is_journaled_under_the_401_fallback_rule() -> None:
+    app = create_app(MockConfig(jwt_secret=SECRET), authenticator=_HouseAuthenticator(SECRET))
+    client = app.test_client()
+    response = client.get("/troubleTicket/RED-1", headers={"Authorization": "Bearer house-token"})
+    assert response.status_code == 401 and "revoked" in response.get_json()["illegalArgumentException"]
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    (entry,) = client.get("/_mock/journal").get_json()["requests"]
+    assert entry["status"] == 401 and entry["rules"] == ["auth.malformed-token"]
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [({"colour": "red"}, "filter: colour"), ({"colour": "red", "size": "9"}, "filters: colour, size")],
+    ids=["one", "two"],
+)
+def test_an_unknown_journal_filter_is_named_in_the_singular_or_the_plural(
+    client: FlaskClient, query: dict[str, str], named: str
+) -> None:
+    response = client.get("/_mock/journal", query_string=query)
+    assert response.status_code == 400
+    assert f"unknown {named} (known: " in response.get_json()["illegalArgumentException"]
+
+
+def _refusal(client: FlaskClient, **fields: Any) -> str:
+    response = client.post("/troubleTicket", json=create_body(**fields), headers=auth("TU-A"))
+    assert response.status_code == 400
+    return response.get_json()["illegalArgumentException"]
+
+
+def test_an_enum_refusal_lists_each_allowed_value_as_it_is_sent(client: FlaskClient) -> None:
+    allowed = Contract.load().create.properties["wh1Parameter"]["enum"]
+    message = _refusal(client, wh1Parameter="neither")
+    listed = re.search(r"wh1Parameter: must be one of (.*?); got", message)
+    assert listed and listed.group(1).split(", ") == allowed, message
+
+
+@pytest.mark.parametrize(("length", "whole"), [(38, True), (39, False)], ids=["at-the-limit", "one-over"])
+def test_a_refused_value_is_shown_whole_up_to_40_characters_of_json(
+    client: FlaskClient, length: int, whole: bool
+) -> None:
+    """The date-time's JSON text, quotes included: 40 characters shown as they are, 41 cut to 37 and '...'."""
+    value = "x" * length
+    message = _refusal(client, troubleDetectionTime=value)
+    shown = json.dumps(value) if whole else json.dumps(value)[:37] + "..."
+    assert re.search(rf"troubleDetectionTime: .*; got {re.escape(shown)}(;|$)", message), message
