@@ -8,6 +8,7 @@ and the contract rule (`spec.catalogue`) it breaks.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import io
 import json
 import socket
@@ -112,6 +113,8 @@ def _set_json(response: Response, payload: Any) -> None:
 
 
 # -- the bugs --------------------------------------------------------------------------------
+
+HOUR = datetime.timedelta(hours=1)
 
 
 def _get_without_state(response: Response) -> None:
@@ -1286,9 +1289,8 @@ def _get_answers_a_list(response: Response) -> None:
         _set_json(response, [answer])
 
 
-def _date_times_in_another_offset(response: Response) -> None:
-    import datetime
-
+def _date_times_shown(response: Response, show: Callable[[datetime.datetime], str]) -> None:
+    """A GET answer's date-times (written ...Z) written as `show` writes each instant."""
     answer = _json_of(response)
     if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict):
         for name, value in answer.items():
@@ -1297,8 +1299,12 @@ def _date_times_in_another_offset(response: Response) -> None:
                     instant = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
                 except ValueError:
                     continue
-                answer[name] = instant.astimezone(datetime.timezone(datetime.timedelta(hours=1))).isoformat()
+                answer[name] = show(instant)
         _set_json(response, answer)
+
+
+def _date_times_in_another_offset(response: Response) -> None:
+    _date_times_shown(response, lambda instant: instant.astimezone(datetime.timezone(HOUR)).isoformat())
 
 
 def _first_read_after_a_multipart_write_not_found() -> Flask:
@@ -1573,18 +1579,7 @@ def _crash_on_deeply_nested_json() -> Response | None:
 
 def _date_times_an_hour_late(response: Response) -> None:
     """A time zone applied twice: 10:30Z sent, 11:30Z shown, still written in UTC."""
-    import datetime
-
-    answer = _json_of(response)
-    if request.method == "GET" and response.status_code == 200 and isinstance(answer, dict):
-        for name, value in answer.items():
-            if isinstance(value, str) and value.endswith("Z") and "T" in value:
-                try:
-                    instant = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-                except ValueError:
-                    continue
-                answer[name] = (instant + datetime.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
-        _set_json(response, answer)
+    _date_times_shown(response, lambda instant: (instant + HOUR).isoformat().replace("+00:00", "Z"))
 
 
 FAULTS += [
